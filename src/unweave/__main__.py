@@ -1,0 +1,5 @@
+import sys
+
+from unweave.cli import main
+
+sys.exit(main())

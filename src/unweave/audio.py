@@ -1,0 +1,245 @@
+"""Reading, writing and resampling audio.
+
+Arrays are ``(channels, samples)`` float32 in [-1, 1]. soundfile reads WAV/FLAC/OGG/MP3 (and
+anything else libsndfile knows); PyAV reads MP4/M4A/AAC and Native Instruments ``.stem.mp4``
+files (every audio stream: the mixture, then the stems). Writes are atomic: a temporary file
+in the target folder renamed into place, so an interrupted write leaves no half-written file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from unweave.errors import AudioReadError, UnweaveError
+
+PYAV_SUFFIXES = {".mp4", ".m4a", ".aac", ".m4b", ".mov", ".webm", ".mkv", ".opus"}
+#: Stream names of a MUSDB-style ``.stem.mp4`` when the file carries none.
+MUSDB_STEM_NAMES = ("mixture", "drums", "bass", "other", "vocals")
+WRITE_SUBTYPES = {
+    ("wav", 16): "PCM_16",
+    ("wav", 24): "PCM_24",
+    ("wav", 32): "FLOAT",
+    ("flac", 16): "PCM_16",
+    ("flac", 24): "PCM_24",
+}
+
+
+def is_stem_file(path: str | os.PathLike) -> bool:
+    """True for Native Instruments stems files (``*.stem.mp4``)."""
+    return str(path).lower().endswith(".stem.mp4")
+
+
+def _check_readable(path: Path) -> None:
+    if not path.exists():
+        raise AudioReadError(f"{path}: no such file")
+    if path.is_dir():
+        raise AudioReadError(f"{path}: is a directory, not an audio file")
+    if not os.access(path, os.R_OK):
+        raise AudioReadError(f"{path}: permission denied")
+    if path.stat().st_size == 0:
+        raise AudioReadError(f"{path}: file is empty (0 bytes)")
+
+
+def _finish(audio: np.ndarray, path: Path) -> np.ndarray:
+    if audio.shape[-1] == 0:
+        raise AudioReadError(f"{path}: contains no audio samples")
+    if not np.all(np.isfinite(audio)):
+        raise AudioReadError(f"{path}: contains NaN or infinite samples")
+    return np.ascontiguousarray(audio, dtype=np.float32)
+
+
+def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
+    try:
+        with sf.SoundFile(str(path)) as f:
+            sample_rate = f.samplerate
+            if f.channels < 1:
+                raise AudioReadError(f"{path}: declares {f.channels} channels")
+            data = f.read(dtype="float32", always_2d=True)
+    except AudioReadError:
+        raise
+    except (sf.LibsndfileError, RuntimeError, OSError, MemoryError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise AudioReadError(f"{path}: not a readable audio file ({msg})") from None
+    return data.T, sample_rate
+
+
+def _decode_stream(container, stream) -> np.ndarray:
+    """Decode one PyAV audio stream to ``(channels, samples)`` float32."""
+    import av
+
+    resampler = av.AudioResampler(format="fltp", layout=stream.codec_context.layout)
+    blocks = []
+    for frame in container.decode(stream):
+        for out in resampler.resample(frame):
+            blocks.append(out.to_ndarray())
+    for out in resampler.resample(None):
+        blocks.append(out.to_ndarray())
+    if not blocks:
+        return np.zeros((max(stream.codec_context.channels, 1), 0), np.float32)
+    return np.concatenate(blocks, axis=1)
+
+
+def _stem_names(container, n_streams: int) -> list[str]:
+    """Stream names from the NI ``stem`` metadata when present, else MUSDB's convention."""
+    for key in ("stem", "STEM"):
+        raw = container.metadata.get(key)
+        if raw:
+            try:
+                meta = json.loads(raw)
+                names = ["mixture"] + [s["name"] for s in meta["stems"]]
+                if len(names) == n_streams:
+                    return names
+            except (ValueError, KeyError, TypeError):
+                pass
+    if n_streams == len(MUSDB_STEM_NAMES):
+        return list(MUSDB_STEM_NAMES)
+    return ["mixture"] + [f"stem_{i}" for i in range(1, n_streams)]
+
+
+def _read_pyav(path: Path, all_streams: bool) -> tuple[dict[str, np.ndarray], int]:
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            streams = list(container.streams.audio)
+            if not streams:
+                raise AudioReadError(f"{path}: has no audio stream")
+            if not all_streams:
+                streams = streams[:1]
+            rates = {s.codec_context.sample_rate for s in streams}
+            if len(rates) != 1:
+                raise AudioReadError(f"{path}: audio streams have different sample rates {rates}")
+            names = _stem_names(container, len(container.streams.audio))
+            out = {}
+            for name, stream in zip(names, streams):
+                container.seek(0)
+                out[name] = _decode_stream(container, stream)
+    except AudioReadError:
+        raise
+    except (av.FFmpegError, OSError, ValueError, MemoryError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise AudioReadError(f"{path}: not a readable audio file ({msg})") from None
+    return out, rates.pop()
+
+
+def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """Read an audio file.
+
+    Returns ``(audio, sample_rate)`` with ``audio`` shaped ``(channels, samples)`` float32.
+    For a ``.stem.mp4`` file this is the mixture (first stream); see :func:`read_stems`.
+    Raises :class:`AudioReadError` for missing, unreadable, empty or non-finite files.
+    """
+    path = Path(path)
+    _check_readable(path)
+    if path.suffix.lower() in PYAV_SUFFIXES:
+        streams, sample_rate = _read_pyav(path, all_streams=False)
+        audio = next(iter(streams.values()))
+    else:
+        try:
+            audio, sample_rate = _read_soundfile(path)
+        except AudioReadError:
+            # libsndfile does not know the container: let FFmpeg try before giving up.
+            try:
+                streams, sample_rate = _read_pyav(path, all_streams=False)
+            except AudioReadError:
+                raise AudioReadError(f"{path}: not a readable audio file") from None
+            audio = next(iter(streams.values()))
+    return _finish(audio, path), sample_rate
+
+
+def read_stems(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], int]:
+    """Read every audio stream of a ``.stem.mp4`` (or any multi-stream) file.
+
+    Returns ``({name: (channels, samples) float32}, sample_rate)``; the first entry is the
+    mixture. Streams are trimmed to a common length.
+    """
+    path = Path(path)
+    _check_readable(path)
+    streams, sample_rate = _read_pyav(path, all_streams=True)
+    length = min(a.shape[-1] for a in streams.values())
+    return {k: _finish(v[:, :length], path) for k, v in streams.items()}, sample_rate
+
+
+def resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    """Resample ``(..., samples)`` from ``rate_in`` to ``rate_out`` Hz with soxr (high quality)."""
+    if rate_in == rate_out:
+        return audio
+    import soxr
+
+    flat = audio.reshape(-1, audio.shape[-1])
+    out = soxr.resample(flat.T, rate_in, rate_out, quality="HQ").T
+    return np.ascontiguousarray(out.reshape(*audio.shape[:-1], out.shape[-1]), dtype=audio.dtype)
+
+
+def write_audio(
+    path: str | os.PathLike,
+    audio: np.ndarray,
+    sample_rate: int,
+    *,
+    bits: int = 32,
+    overwrite: bool = False,
+) -> Path:
+    """Write ``(channels, samples)`` audio to WAV or FLAC, atomically.
+
+    ``bits`` is 16 or 24 (integer PCM) or 32 (float, WAV only). Integer formats clip to
+    [-1, 1]. Raises :class:`UnweaveError` if the file exists and ``overwrite`` is false.
+    """
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    subtype = WRITE_SUBTYPES.get((fmt, bits))
+    if subtype is None:
+        raise UnweaveError(f"cannot write {bits}-bit {fmt or 'files without an extension'}; "
+                           "use .wav (16/24/32) or .flac (16/24)")
+    if path.exists() and not overwrite:
+        raise UnweaveError(f"{path}: exists (use --force to overwrite)")
+    audio = np.asarray(audio)
+    if audio.ndim == 1:
+        audio = audio[None]
+    data = audio.T
+    if subtype != "FLOAT":
+        data = np.clip(data, -1.0, 1.0)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    try:
+        sf.write(tmp, data, sample_rate, subtype=subtype, format=fmt.upper())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_sources(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], int]:
+    """Read the true sources of a track: a folder of ``<source>.<ext>`` audio files, or a
+    ``.stem.mp4`` whose streams after the mixture are the sources.
+
+    Returns ``({name: (channels, samples)}, sample_rate)``, names sorted; a ``mixture`` file in
+    the folder is left out. All sources must share the sample rate; lengths are trimmed to the
+    shortest.
+    """
+    path = Path(path)
+    if is_stem_file(path):
+        streams, rate = read_stems(path)
+        streams.pop("mixture", None)
+        return streams, rate
+    if not path.is_dir():
+        raise AudioReadError(f"{path}: not a folder of source files or a .stem.mp4 file")
+    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")
+                   and p.suffix.lower() in {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif"}
+                   and p.stem.lower() != "mixture")
+    if not files:
+        raise AudioReadError(f"{path}: holds no source audio files")
+    sources, rates = {}, set()
+    for f in files:
+        sources[f.stem], rate = read_audio(f)
+        rates.add(rate)
+    if len(rates) != 1:
+        raise AudioReadError(f"{path}: source files have different sample rates {sorted(rates)}")
+    length = min(a.shape[-1] for a in sources.values())
+    return {k: v[:, :length] for k, v in sources.items()}, rates.pop()

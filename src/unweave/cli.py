@@ -1,0 +1,282 @@
+"""The ``unweave`` command: separate | methods | demo.
+
+User mistakes (missing files, bad options, unusable input) print one line ``unweave: error:
+...`` and exit with status 2; nothing is written in their place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from unweave.audio import read_audio, read_sources, resample, write_audio
+from unweave.errors import UnweaveError
+from unweave.methods import available_methods, get_method
+from unweave.methods.base import Separator
+from unweave.methods.chunking import separate_in_chunks
+from unweave.paths import expand_inputs, safe_name, unique_track_names
+
+EXIT_USAGE = 2
+OPTION_TYPES = {"int": int, "float": float, "str": str, "bool": bool}
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line and exit status 2."""
+
+    def error(self, message):
+        raise UnweaveError(message)
+
+
+def _report(message: str) -> None:
+    print(f"unweave: error: {message}", file=sys.stderr)
+
+
+# --- method options ---------------------------------------------------------------------------
+
+def add_method_options(parser: argparse.ArgumentParser, cls: type[Separator]) -> None:
+    """Flags for a method's options, made from its dataclass fields (``n_fft`` -> ``--n-fft``).
+
+    Options not given stay unset, so the method's own defaults apply.
+    """
+    group = parser.add_argument_group(f"options of method '{cls.name}'")
+    for f in cls.options():
+        kind = OPTION_TYPES.get(str(f.type), str)
+        flag = "--" + f.name.replace("_", "-")
+        if kind is bool:
+            group.add_argument(flag, dest=f"opt_{f.name}", action=argparse.BooleanOptionalAction,
+                               default=argparse.SUPPRESS)
+        else:
+            group.add_argument(flag, dest=f"opt_{f.name}", type=kind, default=argparse.SUPPRESS,
+                               metavar=kind.__name__.upper(), help=f"default {f.default!r}")
+
+
+def method_options(args: argparse.Namespace) -> dict:
+    return {k[4:]: v for k, v in vars(args).items() if k.startswith("opt_")}
+
+
+def _prescan_method(argv: list[str]) -> str | None:
+    """The value of -m/--method, read before the full parser is built."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("-m", "--method")
+    try:
+        known, _ = pre.parse_known_args(argv)
+    except SystemExit:
+        return None
+    return known.method
+
+
+def _unknown_option(extra: list[str], method: str | None) -> UnweaveError:
+    flags = []
+    if method:
+        flags = ["--" + f.name.replace("_", "-") for f in get_method(method).options()]
+    word = extra[0].split("=")[0]
+    close = difflib.get_close_matches(word, flags, n=1) if word.startswith("--") else []
+    hint = f"; did you mean {close[0]}?" if close else ""
+    where = f" for method '{method}'" if method else ""
+    return UnweaveError(f"unrecognized argument {extra[0]}{where}{hint}")
+
+
+# --- separate ---------------------------------------------------------------------------------
+
+def _prepare_outdir(outdir: Path) -> None:
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UnweaveError(f"{outdir}: cannot create output folder ({exc.strerror})") from None
+    if not outdir.is_dir() or not os.access(outdir, os.W_OK | os.X_OK):
+        raise UnweaveError(f"{outdir}: output folder is not writable")
+
+
+def _references_for(ref_root: Path | None, track: str, sample_rate: int, n_samples: int):
+    if ref_root is None:
+        raise UnweaveError("this method is an oracle: give the true sources with --reference DIR")
+    folder = ref_root / track if (ref_root / track).is_dir() else ref_root
+    sources, rate = read_sources(folder)
+    out = {}
+    for name, audio in sources.items():
+        audio = resample(audio, rate, sample_rate)
+        if audio.shape[-1] < n_samples:
+            audio = np.pad(audio, ((0, 0), (0, n_samples - audio.shape[-1])))
+        out[name] = audio[:, :n_samples]
+    return out
+
+
+def separate_file(path: Path, track: str, separator: Separator, args) -> list[Path]:
+    """Separate one input file into ``OUTDIR/<track>/<source>.<format>``; return the files."""
+    out_dir = Path(args.out) / track
+    if out_dir.exists() and any(out_dir.iterdir()) and not args.force:
+        raise UnweaveError(f"{out_dir}: output exists (use --force to overwrite)")
+    mixture, rate = read_audio(path)
+    inputs = {}
+    if separator.assumptions.needs_references:
+        inputs["references"] = _references_for(args.reference, track, rate, mixture.shape[-1])
+    elif args.reference is not None and separator.name == "mixture":
+        inputs["references"] = _references_for(args.reference, track, rate, mixture.shape[-1])
+    try:
+        result = separate_in_chunks(separator, mixture, rate, args.chunk_seconds,
+                                    args.overlap_seconds, **inputs)
+    except UnweaveError as exc:
+        raise UnweaveError(f"{path}: {exc}") from None
+    created_dir = not out_dir.exists()
+    written: list[Path] = []
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, audio in result.sources.items():
+            target = out_dir / f"{safe_name(name, 'source')}.{args.format}"
+            written.append(write_audio(target, audio, rate, bits=args.bits, overwrite=args.force))
+    except BaseException:
+        for f in written:
+            f.unlink(missing_ok=True)
+        if created_dir and out_dir.exists() and not any(out_dir.iterdir()):
+            out_dir.rmdir()
+        raise
+    return written
+
+
+def cmd_separate(args) -> int:
+    cls = get_method(args.method)
+    separator = cls(**method_options(args))
+    if args.bits is None:
+        args.bits = 32 if args.format == "wav" else 24
+    if args.chunk_seconds <= 0 or args.overlap_seconds < 0:
+        raise UnweaveError("--chunk-seconds must be > 0 and --overlap-seconds >= 0")
+    if args.reference is not None:
+        args.reference = Path(args.reference)
+        if not args.reference.exists():
+            raise UnweaveError(f"{args.reference}: no such reference folder or file")
+    files = expand_inputs(args.inputs)
+    outdir = Path(args.out)
+    _prepare_outdir(outdir)
+    from tqdm import tqdm
+
+    failed = 0
+    tracks = unique_track_names(files)
+    bar = tqdm(total=len(files), unit="file", disable=args.quiet or len(files) < 2,
+               file=sys.stderr, dynamic_ncols=True)
+    for path, track in zip(files, tracks):
+        bar.set_description(track[:30])
+        try:
+            written = separate_file(path, track, separator, args)
+            if not args.quiet:
+                bar.write(f"{path} -> {written[0].parent}/ ({', '.join(p.stem for p in written)})",
+                          file=sys.stderr)
+        except (UnweaveError, OSError, MemoryError) as exc:
+            failed += 1
+            text = str(exc) if isinstance(exc, UnweaveError) else f"{path}: {exc}"
+            bar.clear()
+            _report(text)
+        bar.update(1)
+    bar.close()
+    if failed:
+        if len(files) > 1:
+            _report(f"{failed} of {len(files)} inputs failed")
+        return EXIT_USAGE
+    return 0
+
+
+# --- methods ----------------------------------------------------------------------------------
+
+def cmd_methods(args) -> int:
+    if args.name:
+        cls = get_method(args.name)
+        print(f"{cls.name}: {cls.summary}\n  reference: {cls.reference}")
+        a = cls.assumptions
+        print(f"  channels: {a.channels_text()}  content: {a.content}  mixing: {a.mixing}")
+        print("  options:")
+        for f in cls.options():
+            print(f"    --{f.name.replace('_', '-'):<16} {f.type!s:<6} default {f.default!r}")
+        return 0
+    rows = [("method", "channels", "content", "needs", "what it does")]
+    for name, cls in available_methods().items():
+        a = cls.assumptions
+        needs = [k for k, v in (("references", a.needs_references), ("training",
+                 a.needs_training), ("score", a.needs_score)) if v]
+        rows.append((name, a.channels_text(), a.content, ",".join(needs) or "-", cls.summary))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[4])
+    return 0
+
+
+# --- demo -------------------------------------------------------------------------------------
+
+def cmd_demo(args) -> int:
+    from unweave.demo import run_demo
+
+    page = run_demo(Path(args.out), force=args.force, quiet=args.quiet)
+    print(f"demo written: {page}")
+    return 0
+
+
+# --- parser -----------------------------------------------------------------------------------
+
+def build_parser(method: str | None = None) -> OneLineParser:
+    """The full parser; ``method`` adds that method's option flags to ``separate``."""
+    parser = OneLineParser(prog="unweave", description="Sound source separation.")
+    from unweave import __version__
+
+    parser.add_argument("--version", action="version", version=f"unweave {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+
+    p = sub.add_parser("separate", help="separate audio files into sources",
+                       description="Separate INPUT files (files, folders or globs) with a method; "
+                       "method options follow as flags, e.g. -m hpss --kernel 17 --margin 2. "
+                       "'unweave methods NAME' lists a method's options.")
+    p.add_argument("inputs", nargs="+", metavar="INPUT")
+    p.add_argument("-m", "--method", required=True, help="method name (see 'unweave methods')")
+    p.add_argument("-o", "--out", required=True, help="output folder")
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    p.add_argument("--format", choices=["wav", "flac"], default="wav")
+    p.add_argument("--bits", type=int, choices=[16, 24, 32], default=None,
+                   help="sample format: 16/24-bit integer or 32-bit float (wav only); "
+                   "default 32 for wav, 24 for flac")
+    p.add_argument("--reference", default=None,
+                   help="true sources for oracle methods: a folder of <source>.wav files "
+                   "(or one sub-folder per input track) or a .stem.mp4")
+    p.add_argument("--chunk-seconds", type=float, default=60.0,
+                   help="process long audio in chunks of this length (bounded memory)")
+    p.add_argument("--overlap-seconds", type=float, default=2.0,
+                   help="cross-fade between chunks")
+    p.add_argument("-q", "--quiet", action="store_true")
+    if method is not None:
+        add_method_options(p, get_method(method))
+    p.set_defaults(func=cmd_separate)
+
+    p = sub.add_parser("methods", help="list the methods and what each assumes")
+    p.add_argument("name", nargs="?", help="show one method's options")
+    p.set_defaults(func=cmd_methods)
+
+    p = sub.add_parser("demo", help="separate a synthesised example and write an HTML page")
+    p.add_argument("--out", default="demo_output")
+    p.add_argument("--force", action="store_true")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        argv = sys.argv[1:] if argv is None else list(argv)
+        method = _prescan_method(argv) if "separate" in argv else None
+        parser = build_parser(method)
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            raise _unknown_option(extra, method)
+        return args.func(args)
+    except UnweaveError as exc:
+        _report(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _report("interrupted")
+        return 130
+    except BrokenPipeError:
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
