@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -54,35 +55,61 @@ def _finish(audio: np.ndarray, path: Path) -> np.ndarray:
     return np.ascontiguousarray(audio, dtype=np.float32)
 
 
+# libsndfile notes a data chunk shorter than its header declares as "data : N (should be M)".
+_TRUNCATED = re.compile(r"^(?:data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.M)
+_PLACEHOLDER_SIZES = {0, 0xFFFFFFFF, 0xFFFFFFFF - 8}
+
+
+def _check_not_truncated(path: Path, f: sf.SoundFile) -> None:
+    match = _TRUNCATED.search(f.extra_info)
+    if match:
+        declared, present = int(match.group(1)), int(match.group(2))
+        if declared > present and declared not in _PLACEHOLDER_SIZES:
+            raise AudioReadError(f"{path}: truncated (header declares {declared} bytes of "
+                                 f"audio, the file holds {present})")
+
+
 def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
     try:
         with sf.SoundFile(str(path)) as f:
             sample_rate = f.samplerate
             if f.channels < 1:
                 raise AudioReadError(f"{path}: declares {f.channels} channels")
+            _check_not_truncated(path, f)
             data = f.read(dtype="float32", always_2d=True)
     except AudioReadError:
         raise
     except (sf.LibsndfileError, RuntimeError, OSError, MemoryError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise AudioReadError(f"{path}: not a readable audio file ({msg})") from None
+        # libsndfile's error 1 is SF_ERR_UNRECOGNISED_FORMAT: let FFmpeg try that one.
+        kind = _UnknownFormat if getattr(exc, "code", None) == 1 else AudioReadError
+        raise kind(f"{path}: not a readable audio file ({msg})") from None
     return data.T, sample_rate
 
 
-def _decode_stream(container, stream) -> np.ndarray:
-    """Decode one PyAV audio stream to ``(channels, samples)`` float32."""
+class _UnknownFormat(AudioReadError):
+    """libsndfile does not know the container (FFmpeg may)."""
+
+
+def _decode_streams(container, streams) -> list[np.ndarray]:
+    """Decode PyAV audio streams in one pass over the file -> ``[(channels, samples)]``."""
     import av
 
-    resampler = av.AudioResampler(format="fltp", layout=stream.codec_context.layout)
-    blocks = []
-    for frame in container.decode(stream):
-        for out in resampler.resample(frame):
-            blocks.append(out.to_ndarray())
-    for out in resampler.resample(None):
-        blocks.append(out.to_ndarray())
-    if not blocks:
-        return np.zeros((max(stream.codec_context.channels, 1), 0), np.float32)
-    return np.concatenate(blocks, axis=1)
+    index = {s.index: i for i, s in enumerate(streams)}
+    resamplers = [av.AudioResampler(format="fltp", layout=s.codec_context.layout)
+                  for s in streams]
+    blocks: list[list[np.ndarray]] = [[] for _ in streams]
+    for packet in container.demux(streams):
+        i = index[packet.stream.index]
+        for frame in packet.decode():
+            blocks[i].extend(out.to_ndarray() for out in resamplers[i].resample(frame))
+    out = []
+    for i, stream in enumerate(streams):
+        blocks[i].extend(o.to_ndarray() for o in resamplers[i].resample(None))
+        channels = max(stream.codec_context.channels, 1)
+        out.append(np.concatenate(blocks[i], axis=1) if blocks[i]
+                   else np.zeros((channels, 0), np.float32))
+    return out
 
 
 def _stem_names(container, n_streams: int) -> list[str]:
@@ -116,10 +143,7 @@ def _read_pyav(path: Path, all_streams: bool) -> tuple[dict[str, np.ndarray], in
             if len(rates) != 1:
                 raise AudioReadError(f"{path}: audio streams have different sample rates {rates}")
             names = _stem_names(container, len(container.streams.audio))
-            out = {}
-            for name, stream in zip(names, streams):
-                container.seek(0)
-                out[name] = _decode_stream(container, stream)
+            out = dict(zip(names, _decode_streams(container, streams)))
     except AudioReadError:
         raise
     except (av.FFmpegError, OSError, ValueError, MemoryError) as exc:
@@ -143,8 +167,7 @@ def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     else:
         try:
             audio, sample_rate = _read_soundfile(path)
-        except AudioReadError:
-            # libsndfile does not know the container: let FFmpeg try before giving up.
+        except _UnknownFormat:
             try:
                 streams, sample_rate = _read_pyav(path, all_streams=False)
             except AudioReadError:

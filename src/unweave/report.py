@@ -17,7 +17,8 @@ STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:60rem;color:#222}
 h1{font-size:1.5rem} h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;margin:.5rem 0} td,th{padding:.2rem .6rem;border:1px solid #ddd}
-th{background:#f4f4f4;text-align:left} .player{display:flex;align-items:center;gap:1rem;margin:.3rem 0}
+th{background:#f4f4f4;text-align:left}
+.player{display:flex;align-items:center;gap:1rem;margin:.3rem 0}
 .player span{min-width:10rem} .note{color:#555}
 """
 

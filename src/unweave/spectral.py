@@ -84,12 +84,14 @@ def _overlap_add(frames: np.ndarray, hop: int) -> np.ndarray:
     return out
 
 
-def istft(X: np.ndarray, config: STFTConfig = STFTConfig(), length: int | None = None) -> np.ndarray:
+def istft(X: np.ndarray, config: STFTConfig = STFTConfig(),
+          length: int | None = None) -> np.ndarray:
     """Inverse of :func:`stft`: ``(..., freqs, frames)`` -> ``(..., length)`` real signal."""
     X = np.asarray(X)
     n_fft, hop = config.n_fft, config.hop
     if X.shape[-2] != n_fft // 2 + 1:
-        raise UnweaveError(f"spectrogram has {X.shape[-2]} bins; n_fft={n_fft} needs {n_fft // 2 + 1}")
+        raise UnweaveError(f"spectrogram has {X.shape[-2]} bins; "
+                           f"n_fft={n_fft} needs {n_fft // 2 + 1}")
     n_frames = X.shape[-1]
     real = _real_dtype(X)
     window = config.window_array(real)

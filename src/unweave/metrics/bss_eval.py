@@ -1,0 +1,295 @@
+"""BSS Eval: SDR, ISR, SIR and SAR, as versions 3 (mir_eval) and 4 (museval) define them.
+
+Vincent, Gribonval & Févotte, "Performance measurement in blind audio source separation",
+IEEE TASLP 14(4), 2006 (v3); Liutkus, Stöter & Ito, "The 2018 Signal Separation Evaluation
+Campaign", LVA/ICA 2018 (v4).
+
+An estimate is split into the true source image ``s``, a spatial/filtering distortion, an
+interference and an artifact part, by projecting it on the references delayed by ``0..L-1``
+samples (``L = filter_len``, 512):
+
+- ``Pj``: projection on the delayed channels of its own reference; ``P``: on all references;
+- images (v3 ``bss_eval_images`` and v4): ``SDR = |s|^2 / |e - s|^2``,
+  ``ISR = |s|^2 / |Pj - s|^2``, ``SIR = |Pj|^2 / |P - Pj|^2``, ``SAR = |P|^2 / |e - P|^2``;
+- sources (v3 ``bss_eval_sources``, single channel): ``SDR = |Pj|^2 / |e - Pj|^2``, SIR and SAR
+  as above, no ISR.
+
+v3 fits the filters on the segment it scores (the whole signal, or each window of the
+framewise variants); v4 fits them once on the whole signal and applies them in every window
+(1 s windows and hops by default), so its v4 SDR is exactly the framewise energy ratio.
+
+Arrays are ``(sources, channels, samples)``; scores are ``(sources, windows)`` in dB, float64.
+Silent sources (whole signal) give NaN with a warning; a window where any reference or estimate
+is silent gives NaN for every source (as museval and mir_eval).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import scipy.fft
+from scipy.optimize import linear_sum_assignment
+
+from unweave.errors import UnweaveError
+from unweave.metrics.projection import (
+    Projector,
+    correlations,
+    gram,
+    independent_channels,
+    xcorr,
+)
+from unweave.metrics.validate import silent, validate, warn_silent
+
+
+@dataclass
+class BSSEvalResult:
+    """Scores ``(sources, windows)`` in dB and how they were computed.
+
+    ``perm[j, w]`` is the estimate matched to reference ``j``; ``isr`` is NaN for the
+    sources variant. ``version`` is "v3" or "v4"; ``window``/``hop`` in samples (``None``:
+    the whole signal).
+    """
+
+    sdr: np.ndarray
+    isr: np.ndarray
+    sir: np.ndarray
+    sar: np.ndarray
+    perm: np.ndarray
+    version: str
+    kind: str  # "images" or "sources"
+    window: int | None = None
+    hop: int | None = None
+    filter_len: int = 512
+    params: dict = field(default_factory=dict)
+
+    def medians(self) -> dict[str, np.ndarray]:
+        """Per-source medians over windows (NaN windows ignored), as SiSEC reports them."""
+        import warnings
+
+        out = {}
+        for name in ("sdr", "isr", "sir", "sar"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                out[name] = np.nanmedian(getattr(self, name), axis=-1)
+        return out
+
+    def describe(self) -> dict:
+        d = asdict(self)
+        for k in ("sdr", "isr", "sir", "sar", "perm"):
+            d.pop(k)
+        return d
+
+
+def _db(num, den) -> np.ndarray:
+    num = np.asarray(num, np.float64)
+    den = np.asarray(den, np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, 10 * np.log10(num / np.where(den > 0, den, 1)), np.inf)
+
+
+# --- v3: filters fitted on the segment that is scored -------------------------------------------
+
+def _fit(ref: np.ndarray, est: np.ndarray, filter_len: int):
+    """Gram matrix, right-hand sides and the source of each basis channel.
+
+    Returns ``g`` ``(K L, K L)`` and ``d`` ``(K L, n_est * C)`` over the ``K`` independent
+    reference channels, and ``keep`` ``(K,)``: their flat indices ``source * C + channel``.
+    """
+    n_src, n_chan, n = ref.shape
+    refs_flat = ref.reshape(n_src * n_chan, n)
+    refs_xc = xcorr(refs_flat, refs_flat, filter_len - 1)
+    keep = independent_channels(refs_xc)
+    g = gram(refs_xc[np.ix_(keep, keep)], filter_len)
+    d = correlations(xcorr(refs_flat[keep], est.reshape(-1, n), filter_len - 1), filter_len)
+    return g, d, keep
+
+
+def _v3_pair_scores(ref: np.ndarray, est: np.ndarray, filter_len: int, all_pairs: bool,
+                    images: bool) -> np.ndarray:
+    """Scores ``(4, n_est, n_ref)`` (SDR, ISR, SIR, SAR) of every estimate against every
+    reference (``all_pairs``) or of estimate j against reference j only (others NaN)."""
+    n_src, n_chan, _ = ref.shape
+    g, d, keep = _fit(ref, est, filter_len)
+    owner = np.repeat(keep // n_chan, filter_len)
+    # |P|^2 per estimate: its projection on every delayed reference channel.
+    p_all = Projector(g).energies(d).reshape(n_src, n_chan).sum(axis=1)
+    ee = (est**2).sum(axis=(1, 2))
+    ss = (ref**2).sum(axis=(1, 2))
+    out = np.full((4, n_src, n_src), np.nan)
+    for jt in range(n_src):
+        rows = np.flatnonzero(owner == jt)
+        if rows.size == 0:
+            continue  # silent reference: NaN
+        cols = np.arange(n_src) if all_pairs else np.array([jt])
+        dj = d[rows].reshape(rows.size, n_src, n_chan)[:, cols].reshape(rows.size, -1)
+        p_own = Projector(g[np.ix_(rows, rows)]).energies(dj)
+        p_own = p_own.reshape(len(cols), n_chan).sum(axis=1)
+        pa = p_all[cols]
+        if images:
+            es = np.einsum("ecn,cn->e", est[cols], ref[jt])
+            err = ((est[cols] - ref[jt]) ** 2).sum(axis=(1, 2))
+            out[0, cols, jt] = _db(ss[jt], err)
+            out[1, cols, jt] = _db(ss[jt], p_own - 2 * es + ss[jt])
+        else:
+            out[0, cols, jt] = _db(p_own, ee[cols] - p_own)
+        out[2, cols, jt] = _db(p_own, pa - p_own)
+        out[3, cols, jt] = _db(pa, ee[cols] - pa)
+    return out
+
+
+def _select(pair_scores: np.ndarray, compute_permutation: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Scores ``(4, n)`` and permutation ``(n,)``: the matching that maximises the mean SIR
+    (Hungarian algorithm, so any number of sources works) or the identity."""
+    n = pair_scores.shape[-1]
+    if compute_permutation:
+        sir = np.nan_to_num(pair_scores[2], nan=-1e9, posinf=1e9, neginf=-1e9)
+        est_idx, ref_idx = linear_sum_assignment(-sir)
+        perm = np.empty(n, int)
+        perm[ref_idx] = est_idx
+    else:
+        perm = np.arange(n)
+    return pair_scores[:, perm, np.arange(n)], perm
+
+
+def _v3(ref, est, filter_len, compute_permutation, images):
+    bad = warn_silent(ref, est)
+    scores, perm = _select(_v3_pair_scores(ref, est, filter_len, compute_permutation, images),
+                           compute_permutation)
+    scores[:, bad] = np.nan
+    if not images:
+        scores[1] = np.nan
+    return scores, perm
+
+
+def _framewise(ref, est, window, hop, filter_len, compute_permutation, images):
+    n = ref.shape[-1]
+    n_win = int(np.floor((n - window + hop) / hop))
+    if n_win < 2:  # as mir_eval: fewer than two windows -> the whole-signal scores
+        scores, perm = _v3(ref, est, filter_len, compute_permutation, images)
+        return scores[..., None], perm[:, None]
+    scores = np.full((4, ref.shape[0], n_win), np.nan)
+    perm = np.full((ref.shape[0], n_win), np.nan)
+    for w in range(n_win):
+        sl = slice(w * hop, w * hop + window)
+        r, e = ref[..., sl], est[..., sl]
+        if silent(r).any() or silent(e).any():
+            continue
+        scores[:, :, w], perm[:, w] = _select(
+            _v3_pair_scores(r, e, filter_len, compute_permutation, images), compute_permutation)
+    if not images:
+        scores[1] = np.nan
+    return scores, perm
+
+
+def _result(scores, perm, version, kind, window=None, hop=None, filter_len=512):
+    if scores.ndim == 2:
+        scores, perm = scores[..., None], perm[:, None]
+    return BSSEvalResult(scores[0], scores[1], scores[2], scores[3], perm, version, kind,
+                         window, hop, filter_len)
+
+
+def bss_eval_sources(reference, estimate, compute_permutation: bool = True,
+                     filter_len: int = 512) -> BSSEvalResult:
+    """BSS Eval v3 ``bss_eval_sources`` (mir_eval): single-channel ``(sources, samples)``."""
+    ref, est = validate(reference, estimate)
+    _single_channel(ref)
+    scores, perm = _v3(ref, est, filter_len, compute_permutation, images=False)
+    return _result(scores, perm, "v3", "sources", filter_len=filter_len)
+
+
+def bss_eval_sources_framewise(reference, estimate, window: int, hop: int,
+                               compute_permutation: bool = False,
+                               filter_len: int = 512) -> BSSEvalResult:
+    """BSS Eval v3 ``bss_eval_sources_framewise``: filters refitted in every window."""
+    ref, est = validate(reference, estimate)
+    _single_channel(ref)
+    scores, perm = _framewise(ref, est, window, hop, filter_len, compute_permutation, False)
+    return _result(scores, perm, "v3", "sources", window, hop, filter_len)
+
+
+def bss_eval_images(reference, estimate, compute_permutation: bool = True,
+                    filter_len: int = 512) -> BSSEvalResult:
+    """BSS Eval v3 ``bss_eval_images`` (mir_eval) on ``(sources, channels, samples)``."""
+    ref, est = validate(reference, estimate)
+    scores, perm = _v3(ref, est, filter_len, compute_permutation, images=True)
+    return _result(scores, perm, "v3", "images", filter_len=filter_len)
+
+
+def bss_eval_images_framewise(reference, estimate, window: int, hop: int,
+                              compute_permutation: bool = False,
+                              filter_len: int = 512) -> BSSEvalResult:
+    """BSS Eval v3 ``bss_eval_images_framewise``: filters refitted in every window."""
+    ref, est = validate(reference, estimate)
+    scores, perm = _framewise(ref, est, window, hop, filter_len, compute_permutation, True)
+    return _result(scores, perm, "v3", "images", window, hop, filter_len)
+
+
+def _single_channel(ref):
+    if ref.shape[1] != 1:
+        raise UnweaveError(f"bss_eval_sources takes single-channel sources; got {ref.shape[1]} "
+                           "channels (use bss_eval_images, or evaluate each channel)")
+
+
+# --- v4: filters fitted once, applied in every window ------------------------------------------
+
+def _parseval_energy(spec: np.ndarray, nfft: int) -> np.ndarray:
+    """Energy of real signals from their ``rfft`` of size ``nfft`` (last axis = frequency)."""
+    weight = np.full(spec.shape[-1], 2.0)
+    weight[0] = 1.0
+    if nfft % 2 == 0:
+        weight[-1] = 1.0
+    return (np.abs(spec) ** 2 @ weight) / nfft
+
+
+def bss_eval_v4(reference, estimate, window: int = 44100, hop: int = 44100,
+                filter_len: int = 512) -> BSSEvalResult:
+    """BSS Eval v4 as museval's ``evaluate(..., mode="v4")``.
+
+    Time-invariant distortion filters are fitted on the whole signal; image-based SDR, ISR,
+    SIR and SAR are then measured in windows of ``window`` samples every ``hop`` (museval's
+    defaults: 1 s at 44.1 kHz). No permutation: estimate j is scored against reference j.
+    """
+    ref, est = validate(reference, estimate)
+    n_src, n_chan, n = ref.shape
+    L = filter_len
+    bad = warn_silent(ref, est)
+    g, d, keep = _fit(ref, est, L)
+    owner = np.repeat(keep // n_chan, L)
+    basis = np.unique(keep // n_chan)  # sources with at least one independent channel
+    rows_of = {j: np.flatnonzero(owner == j) for j in basis}
+    chan_of = {j: keep[keep // n_chan == j] % n_chan for j in basis}
+    # Filters on all references, (src_est, K, L, C), and on the own reference, per source.
+    k_chan = g.shape[0] // L
+    c_all = Projector(g).solve(d).reshape(k_chan, L, n_src, n_chan).transpose(2, 0, 1, 3)
+    c_own = {j: Projector(g[np.ix_(r, r)]).solve(d[r][:, j * n_chan:(j + 1) * n_chan])
+             .reshape(-1, L, n_chan) for j, r in rows_of.items()}
+
+    n_win = int(np.floor((n - window + hop) / hop)) if window < n else 1
+    win_len = min(window, n)
+    nfft = int(2 ** np.ceil(np.log2(win_len + L - 1)))
+    spec_all = scipy.fft.rfft(c_all, n=nfft, axis=2, workers=-1)  # (j, K, F, C)
+    spec_own = {j: scipy.fft.rfft(c, n=nfft, axis=1, workers=-1) for j, c in c_own.items()}
+    scores = np.full((4, n_src, n_win), np.nan)
+    for w in range(n_win):
+        start = w * hop
+        r = ref[..., start:start + win_len]
+        e = est[..., start:start + win_len]
+        if silent(r).any() or silent(e).any():
+            continue
+        rf = scipy.fft.rfft(r, n=nfft, axis=-1, workers=-1)  # (src, C, F)
+        ef = scipy.fft.rfft(e, n=nfft, axis=-1, workers=-1)
+        rf_flat = rf.reshape(n_src * n_chan, -1)
+        proj_all = np.einsum("jkfc,kf->jcf", spec_all, rf_flat[keep])
+        proj_own = np.zeros_like(rf)
+        for j in basis:
+            proj_own[j] = np.einsum("ifc,if->cf", spec_own[j], rf[j, chan_of[j]])
+        energy = lambda x: _parseval_energy(x, nfft).sum(axis=1)  # noqa: E731
+        ss = (r**2).sum(axis=(1, 2))
+        scores[0, :, w] = _db(ss, ((e - r) ** 2).sum(axis=(1, 2)))
+        scores[1, :, w] = _db(ss, energy(proj_own - rf))
+        scores[2, :, w] = _db(energy(proj_own), energy(proj_all - proj_own))
+        scores[3, :, w] = _db(energy(proj_all), energy(ef - proj_all))
+    scores[:, bad] = np.nan
+    perm = np.repeat(np.arange(n_src)[:, None], n_win, axis=1)
+    return _result(scores, perm, "v4", "images", window, hop, filter_len)

@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+from conftest import data_path
+
+from unweave.audio import read_audio, read_sources, read_stems, resample, write_audio
+from unweave.errors import AudioReadError, UnweaveError
+
+
+@pytest.mark.parametrize("suffix,bits,tol", [(".wav", 32, 0), (".wav", 16, 1 / 2**15),
+                                            (".wav", 24, 1 / 2**23), (".flac", 16, 1 / 2**15),
+                                            (".flac", 24, 1 / 2**23)])
+@pytest.mark.parametrize("channels", [1, 2, 6])
+def test_write_read_roundtrip(tmp_path, suffix, bits, tol, channels):
+    x = (0.5 * np.random.default_rng(0).standard_normal((channels, 1000))).clip(-1, 1)
+    x = x.astype(np.float32)
+    path = write_audio(tmp_path / f"a{suffix}", x, 8000, bits=bits)
+    y, rate = read_audio(path)
+    assert rate == 8000 and y.shape == x.shape and y.dtype == np.float32
+    np.testing.assert_allclose(y, x, atol=tol + 1e-7)
+    assert [p.name for p in tmp_path.iterdir()] == [f"a{suffix}"]  # no temporary file left
+
+
+def test_write_refuses_to_overwrite_without_permission(tmp_path):
+    x = np.zeros((1, 10), np.float32)
+    write_audio(tmp_path / "a.wav", x, 8000)
+    with pytest.raises(UnweaveError, match="exists"):
+        write_audio(tmp_path / "a.wav", x, 8000)
+    write_audio(tmp_path / "a.wav", x + 0.5, 8000, overwrite=True)
+    assert read_audio(tmp_path / "a.wav")[0].max() == 0.5
+    with pytest.raises(UnweaveError):
+        write_audio(tmp_path / "a.flac", x, 8000, bits=32)
+
+
+def test_read_errors_are_clear(tmp_path):
+    with pytest.raises(AudioReadError, match="no such file"):
+        read_audio(tmp_path / "missing.wav")
+    (tmp_path / "text.wav").write_text("not audio at all")
+    with pytest.raises(AudioReadError, match="not a readable audio file"):
+        read_audio(tmp_path / "text.wav")
+    (tmp_path / "empty.flac").write_bytes(b"")
+    with pytest.raises(AudioReadError, match="empty"):
+        read_audio(tmp_path / "empty.flac")
+    with pytest.raises(AudioReadError, match="directory"):
+        read_audio(tmp_path)
+
+
+def test_resample_keeps_channels_and_length():
+    t = np.arange(44100) / 44100
+    x = np.stack([np.sin(2 * np.pi * 440 * t), np.sin(2 * np.pi * 880 * t)]).astype(np.float32)
+    y = resample(x, 44100, 16000)
+    assert y.shape == (2, 16000) and y.dtype == np.float32
+    back = resample(y, 16000, 44100)
+    assert 10 * np.log10(np.sum(x**2) / np.sum((back - x)[:, 100:-100] ** 2)) > 40
+
+
+def test_stem_mp4_streams_match_decoded_flac():
+    folder = data_path("musdb18_7s_80s_rock_museval")
+    stems, rate = read_stems(next((folder / "original").glob("*.stem.mp4")))
+    assert rate == 44100 and list(stems) == ["mixture", "drums", "bass", "other", "vocals"]
+    for name, audio in stems.items():
+        ref, _ = read_audio(folder / "decoded" / f"{name}.flac")
+        assert audio.shape == ref.shape == (2, 300032)
+        np.testing.assert_allclose(audio, ref, atol=2 / 2**15)
+    mixture, _ = read_audio(next((folder / "original").glob("*.stem.mp4")))
+    np.testing.assert_allclose(mixture, stems["mixture"])
+
+
+def test_read_sources_from_folder_leaves_out_the_mixture():
+    sources, rate = read_sources(data_path("musdb18_7s_80s_rock_museval", "decoded"))
+    assert sorted(sources) == ["bass", "drums", "other", "vocals"] and rate == 44100

@@ -1,0 +1,217 @@
+"""The command line: results, and every bad-input case (one line, exit status 2, nothing lost)."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import data_path
+
+from unweave.cli import main
+
+
+def _wav(path, audio, rate=16000, subtype="PCM_16"):
+    sf.write(path, np.asarray(audio, np.float32).T, rate, subtype=subtype)
+    return path
+
+
+@pytest.fixture
+def stereo(tmp_path):
+    rng = np.random.default_rng(0)
+    return _wav(tmp_path / "song.wav", 0.1 * rng.standard_normal((2, 16000)))
+
+
+@pytest.fixture
+def mono(tmp_path):
+    rng = np.random.default_rng(1)
+    return _wav(tmp_path / "speech.wav", 0.1 * rng.standard_normal((1, 16000)))
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def error_line(err: str) -> str:
+    lines = [l for l in err.splitlines() if l.startswith("unweave: error:")]
+    assert lines, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_separate_writes_one_file_per_source_with_the_input_format(capsys, tmp_path, stereo):
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "separate", stereo, "-m", "hpss", "-o", out, "--kernel", 17,
+                       "--margin", 2)
+    assert code == 0, err
+    files = sorted(p.name for p in (out / "song").iterdir())
+    assert files == ["harmonic.wav", "percussive.wav", "residual.wav"]
+    audio, rate = sf.read(out / "song" / "harmonic.wav", always_2d=True)
+    assert rate == 16000 and audio.shape == (16000, 2)
+    code, _, err = run(capsys, "separate", stereo, "-m", "center", "-o", out, "--format",
+                       "flac", "--force")
+    assert code == 0, err
+    assert sf.info(out / "song" / "center.flac").subtype == "PCM_24"
+
+
+def test_folder_and_glob_inputs(capsys, tmp_path, stereo, mono):
+    out = tmp_path / "out"
+    assert run(capsys, "separate", tmp_path, "-m", "hpss", "-o", out, "-q")[0] == 0
+    assert sorted(p.name for p in out.iterdir()) == ["song", "speech"]
+    code, _, _ = run(capsys, "separate", str(tmp_path / "s*.wav"), "-m", "hpss", "-o",
+                     tmp_path / "out2", "-q")
+    assert code == 0 and len(list((tmp_path / "out2").iterdir())) == 2
+
+
+def test_oracle_reads_references(capsys, tmp_path):
+    rng = np.random.default_rng(2)
+    refs = tmp_path / "refs"
+    refs.mkdir()
+    a, b = 0.1 * rng.standard_normal((2, 1, 8000))
+    _wav(refs / "a.wav", a, subtype="FLOAT")
+    _wav(refs / "b.wav", b, subtype="FLOAT")
+    mix = _wav(tmp_path / "mix.wav", a + b, subtype="FLOAT")
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "separate", mix, "-m", "irm", "-o", out, "--reference", refs)
+    assert code == 0, err
+    assert sorted(p.name for p in (out / "mix").iterdir()) == ["a.wav", "b.wav"]
+    code, _, err = run(capsys, "separate", mix, "-m", "irm", "-o", tmp_path / "o2")
+    assert code == 2 and "--reference" in error_line(err)
+
+
+def _bad_inputs(tmp_path):
+    """name -> (path, expected words in the error)."""
+    rng = np.random.default_rng(3)
+    full = _wav(tmp_path / "full.wav", 0.1 * rng.standard_normal((2, 8000)))
+    data = full.read_bytes()
+    (tmp_path / "truncated.wav").write_bytes(data[: len(data) // 2])
+    (tmp_path / "text.wav").write_text("this is not audio")
+    (tmp_path / "zero_bytes.wav").write_bytes(b"")
+    _wav(tmp_path / "no_samples.wav", np.zeros((1, 0)))
+    _wav(tmp_path / "silent.wav", np.zeros((2, 8000)))
+    return {
+        "missing": (tmp_path / "missing.wav", "no such file"),
+        "not audio": (tmp_path / "text.wav", "not a readable audio file"),
+        "truncated": (tmp_path / "truncated.wav", "truncated"),
+        "zero bytes": (tmp_path / "zero_bytes.wav", "empty"),
+        "no samples": (tmp_path / "no_samples.wav", "no audio samples"),
+        "silent": (tmp_path / "silent.wav", "silent"),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing", "not audio", "truncated", "zero bytes",
+                                  "no samples", "silent"])
+def test_bad_audio_gets_one_line_and_status_2(capsys, tmp_path, case):
+    path, words = _bad_inputs(tmp_path)[case]
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "separate", path, "-m", "hpss", "-o", out)
+    assert code == 2
+    assert words in error_line(err)
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_mono_file_for_center_is_refused(capsys, tmp_path, mono):
+    code, _, err = run(capsys, "separate", mono, "-m", "center", "-o", tmp_path / "out")
+    assert code == 2 and "needs 2 channels" in error_line(err)
+
+
+def test_unknown_method_suggests_the_closest(capsys, tmp_path, stereo):
+    code, _, err = run(capsys, "separate", stereo, "-m", "hpps", "-o", tmp_path / "out")
+    assert code == 2 and "did you mean 'hpss'" in error_line(err)
+    code, _, err = run(capsys, "separate", stereo, "-m", "hpss", "-o", tmp_path / "out",
+                       "--kernal", 3)
+    assert code == 2 and "did you mean --kernel" in error_line(err)
+
+
+@pytest.mark.parametrize("option", [["--kernel", "0"], ["--margin", "0.5"], ["--hop", "0"],
+                                    ["--kernel", "abc"], ["--chunk-seconds", "-1"]])
+def test_out_of_range_options(capsys, tmp_path, stereo, option):
+    code, _, err = run(capsys, "separate", stereo, "-m", "hpss", "-o", tmp_path / "out", *option)
+    assert code == 2
+    error_line(err)
+
+
+def test_existing_output_is_kept_without_force(capsys, tmp_path, stereo):
+    out = tmp_path / "out"
+    assert run(capsys, "separate", stereo, "-m", "hpss", "-o", out, "-q")[0] == 0
+    target = out / "song" / "harmonic.wav"
+    before = target.read_bytes()
+    code, _, err = run(capsys, "separate", stereo, "-m", "hpss", "-o", out, "--kernel", 5)
+    assert code == 2 and "--force" in error_line(err)
+    assert target.read_bytes() == before
+    assert run(capsys, "separate", stereo, "-m", "hpss", "-o", out, "--kernel", 5,
+               "--force")[0] == 0
+    assert target.read_bytes() != before
+
+
+def test_unwritable_outdir(capsys, tmp_path, stereo):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    code, _, err = run(capsys, "separate", stereo, "-m", "hpss", "-o", blocker / "out")
+    assert code == 2 and "output folder" in error_line(err)
+
+
+def test_one_bad_file_does_not_stop_the_batch(capsys, tmp_path, stereo, mono):
+    bad = tmp_path / "bad.wav"
+    bad.write_text("garbage")
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "separate", stereo, bad, mono, "-m", "hpss", "-o", out)
+    assert code == 2
+    assert "bad.wav" in error_line(err) and "1 of 3 inputs failed" in err
+    assert sorted(p.name for p in out.iterdir()) == ["song", "speech"]
+
+
+def test_same_track_names_do_not_overwrite_each_other(capsys, tmp_path, stereo):
+    other = tmp_path / "sub"
+    other.mkdir()
+    twin = _wav(other / "song.wav", 0.1 * np.random.default_rng(9).standard_normal((2, 4000)))
+    out = tmp_path / "out"
+    assert run(capsys, "separate", stereo, twin, "-m", "hpss", "-o", out, "-q")[0] == 0
+    assert sorted(p.name for p in out.iterdir()) == ["song", "song-2"]
+
+
+def test_long_input_is_processed_in_chunks(capsys, tmp_path):
+    t = np.arange(16000 * 5) / 16000
+    path = _wav(tmp_path / "long.wav", 0.3 * np.sin(2 * np.pi * 440 * t)[None])
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "separate", path, "-m", "hpss", "-o", out, "--chunk-seconds", 1,
+                       "--overlap-seconds", 0.25)
+    assert code == 0, err
+    harmonic, _ = sf.read(out / "long" / "harmonic.wav")
+    assert harmonic.shape == (16000 * 5,)
+    assert np.abs(harmonic[2000:-2000] - 0.3 * np.sin(2 * np.pi * 440 * t)[2000:-2000]).max() < 0.02
+
+
+def test_stem_mp4_input(capsys, tmp_path):
+    song = next(data_path("musdb18_7s_80s_rock_museval", "original").glob("*.stem.mp4"))
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "separate", song, "-m", "hpss", "-o", out, "-q")
+    assert code == 0, err
+    assert (out / "Music Delta - 80s Rock" / "percussive.wav").exists()
+
+
+def test_methods_lists_the_ladder(capsys):
+    code, out, _ = run(capsys, "methods")
+    assert code == 0 and "hpss" in out and "center" in out and "references" in out
+    code, out, _ = run(capsys, "methods", "center")
+    assert code == 0 and "--sharpness" in out
+
+
+def test_real_process_prints_no_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "unweave", "separate", str(tmp_path / "x.wav"),
+                           "-m", "hpss", "-o", str(tmp_path / "o")], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2
+    expected = f"unweave: error: {tmp_path / 'x.wav'}: no such file"
+    assert proc.stderr.strip().splitlines() == [expected]
+
+
+def test_demo_writes_a_page(capsys, tmp_path):
+    code, out, err = run(capsys, "demo", "--out", tmp_path / "demo", "-q")
+    assert code == 0, err
+    page = (tmp_path / "demo" / "index.html").read_text()
+    assert page.count("<audio") >= 12 and "http" not in page
+    code, _, err = run(capsys, "demo", "--out", tmp_path / "demo", "-q")
+    assert code == 2 and "--force" in error_line(err)
