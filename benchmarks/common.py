@@ -28,7 +28,8 @@ def music_30s() -> tuple[np.ndarray, int, str]:
     """30 s of real stereo music at 44.1 kHz (the NZ Tour mix, looped), or noise if absent."""
     from unweave.audio import read_audio
 
-    path = DATA / "sisec2011_music_dev/Ultimate_NZ_Tour/dev2__ultimate_nz_tour__snip_43_61__mix.flac"
+    path = DATA / "sisec2011_music_dev/Ultimate_NZ_Tour" / \
+        "dev2__ultimate_nz_tour__snip_43_61__mix.flac"
     n = 30 * 44100
     if path.exists():
         audio, rate = read_audio(path)

@@ -11,14 +11,17 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
+from unweave.atomic import atomic_path
 from unweave.errors import AudioReadError, UnweaveError
 
+#: Suffixes of files that may hold audio (soundfile's and FFmpeg's usual ones).
+AUDIO_FILE_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".mp4", ".m4a",
+                       ".aac", ".opus", ".wv"}
 PYAV_SUFFIXES = {".mp4", ".m4a", ".aac", ".m4b", ".mov", ".webm", ".mkv", ".opus"}
 #: Stream names of a MUSDB-style ``.stem.mp4`` when the file carries none.
 MUSDB_STEM_NAMES = ("mixture", "drums", "bass", "other", "vocals")
@@ -227,14 +230,8 @@ def write_audio(
     data = audio.T
     if subtype != "FLOAT":
         data = np.clip(data, -1.0, 1.0)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         sf.write(tmp, data, sample_rate, subtype=subtype, format=fmt.upper())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -254,7 +251,8 @@ def read_sources(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], int]:
     if not path.is_dir():
         raise AudioReadError(f"{path}: not a folder of source files or a .stem.mp4 file")
     files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")
-                   and p.suffix.lower() in {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif"}
+                   and p.suffix.lower() in AUDIO_FILE_SUFFIXES
+                   and not p.name.lower().endswith(".stem.mp4")
                    and p.stem.lower() != "mixture")
     if not files:
         raise AudioReadError(f"{path}: holds no source audio files")

@@ -1,4 +1,4 @@
-"""The ``unweave`` command: separate | methods | demo.
+"""The ``unweave`` command: separate | evaluate | methods | demo.
 
 User mistakes (missing files, bad options, unusable input) print one line ``unweave: error:
 ...`` and exit with status 2; nothing is written in their place.
@@ -179,6 +179,64 @@ def cmd_separate(args) -> int:
     return 0
 
 
+# --- evaluate ---------------------------------------------------------------------------------
+
+def cmd_evaluate(args) -> int:
+    from unweave.atomic import write_text
+    from unweave.evaluation import evaluate_pair, find_tracks
+    from unweave.metrics.results import format_table, summarize, to_csv, to_json
+
+    pairs = find_tracks(Path(args.reference), Path(args.estimate))
+    for target in (args.json, args.csv):
+        if target and Path(target).exists() and not args.force:
+            raise UnweaveError(f"{target}: exists (use --force to overwrite)")
+    baselines = tuple(args.baselines.split(",")) if args.baselines else ()
+    for b in baselines:
+        get_method(b)
+    from tqdm import tqdm
+
+    results: dict[str, list] = {}
+    failed = 0
+    bar = tqdm(pairs, unit="track", disable=args.quiet or len(pairs) < 2, file=sys.stderr)
+    for pair in bar:
+        bar.set_description(pair.name[:30])
+        try:
+            scores = evaluate_pair(pair, args.metric, args.window, args.hop, baselines)
+        except (UnweaveError, OSError) as exc:
+            failed += 1
+            bar.clear()
+            _report(f"{pair.name}: {exc}" if pair.name not in str(exc) else str(exc))
+            continue
+        for key, track in scores.items():
+            results.setdefault(key, []).append(track)
+        est = scores["estimate"]
+        for what, names in (("no estimate for", est.missing), ("no reference for", est.extra)):
+            if names:
+                bar.write(f"{pair.name}: {what} {', '.join(names)}", file=sys.stderr)
+        if len(pairs) > 1 and not args.quiet:
+            bar.write(format_table(est.medians(), f"{pair.name}"), file=sys.stderr)
+    bar.close()
+    if not results:
+        raise UnweaveError("no track could be evaluated")
+    tracks = results["estimate"]
+    params = tracks[0].params()
+    where = "median of per-track medians" if len(pairs) > 1 else "median over windows"
+    print(f"{params['version']}; window {params['window']} hop {params['hop']} samples; "
+          f"{where}; {len(tracks)} track(s)")
+    print(format_table(summarize(tracks), "estimates"))
+    for key, rows in results.items():
+        if key != "estimate":
+            print(format_table(summarize(rows), f"baseline: {key}"))
+    if args.json:
+        write_text(args.json, to_json(tracks))
+    if args.csv:
+        write_text(args.csv, to_csv(tracks))
+    if failed:
+        _report(f"{failed} of {len(pairs)} tracks failed")
+        return EXIT_USAGE
+    return 0
+
+
 # --- methods ----------------------------------------------------------------------------------
 
 def cmd_methods(args) -> int:
@@ -246,6 +304,25 @@ def build_parser(method: str | None = None) -> OneLineParser:
     if method is not None:
         add_method_options(p, get_method(method))
     p.set_defaults(func=cmd_separate)
+
+    p = sub.add_parser("evaluate", help="score estimates against references (BSS Eval, SI-SDR)",
+                       description="Score estimated sources against the true ones. REFERENCE and "
+                       "ESTIMATE are track folders of <source>.wav files (or .stem.mp4), or data "
+                       "set folders of such tracks, matched by name.")
+    p.add_argument("--reference", required=True, help="reference track or data set folder")
+    p.add_argument("--estimate", required=True, help="estimate track or data set folder")
+    p.add_argument("--metric", choices=["v4", "v3", "sisdr"], default="v4",
+                   help="v4: BSS Eval v4 as museval (default); v3: bss_eval_images as mir_eval; "
+                   "sisdr: scale-invariant SDR")
+    p.add_argument("--window", type=float, default=1.0, help="v4 window in seconds")
+    p.add_argument("--hop", type=float, default=1.0, help="v4 hop in seconds")
+    p.add_argument("--baselines", default="",
+                   help="also score these methods on the same tracks, e.g. mixture,irm")
+    p.add_argument("--json", help="write per-window scores (museval's JSON layout)")
+    p.add_argument("--csv", help="write per-window scores as CSV")
+    p.add_argument("--force", action="store_true", help="overwrite --json/--csv files")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("methods", help="list the methods and what each assumes")
     p.add_argument("name", nargs="?", help="show one method's options")

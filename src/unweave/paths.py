@@ -7,10 +7,8 @@ import re
 import unicodedata
 from pathlib import Path
 
+from unweave.audio import AUDIO_FILE_SUFFIXES
 from unweave.errors import UnweaveError
-
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".mp4", ".m4a", ".aac",
-                  ".opus", ".wv"}
 
 
 def expand_inputs(patterns: list[str]) -> list[Path]:
@@ -23,7 +21,7 @@ def expand_inputs(patterns: list[str]) -> list[Path]:
         path = Path(pattern)
         if path.is_dir():
             files = sorted(p for p in path.rglob("*")
-                           if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
+                           if p.is_file() and p.suffix.lower() in AUDIO_FILE_SUFFIXES
                            and not p.name.startswith("."))
             if not files:
                 raise UnweaveError(f"{path}: folder holds no audio files")

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import html
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
+
+from unweave.atomic import write_text
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:60rem;color:#222}
@@ -65,13 +66,4 @@ def render_page(title: str, sections: list[Section], base: Path, intro: str = ""
 def write_page(path: Path, title: str, sections: list[Section], intro: str = "") -> Path:
     """Write the page atomically to ``path``."""
     path = Path(path)
-    text = render_page(title, sections, path.parent, intro)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text(path, render_page(title, sections, path.parent, intro))

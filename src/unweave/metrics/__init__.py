@@ -13,11 +13,15 @@ from unweave.metrics.bss_eval import (
     bss_eval_v4,
 )
 from unweave.metrics.energy import framewise_sdr, sdr
+from unweave.metrics.results import TrackScores, evaluate_sources, summarize
 from unweave.metrics.si_sdr import SISDRResult, si_sdr
 
 __all__ = [
     "BSSEvalResult",
     "SISDRResult",
+    "TrackScores",
+    "evaluate_sources",
+    "summarize",
     "bss_eval_images",
     "bss_eval_images_framewise",
     "bss_eval_sources",

@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import scipy.fft
+from numpy.lib.stride_tricks import sliding_window_view
 from scipy.optimize import linear_sum_assignment
 
 from unweave.errors import UnweaveError
@@ -97,11 +98,13 @@ def _fit(ref: np.ndarray, est: np.ndarray, filter_len: int):
     reference channels, and ``keep`` ``(K,)``: their flat indices ``source * C + channel``.
     """
     n_src, n_chan, n = ref.shape
-    refs_flat = ref.reshape(n_src * n_chan, n)
-    refs_xc = xcorr(refs_flat, refs_flat, filter_len - 1)
-    keep = independent_channels(refs_xc)
-    g = gram(refs_xc[np.ix_(keep, keep)], filter_len)
-    d = correlations(xcorr(refs_flat[keep], est.reshape(-1, n), filter_len - 1), filter_len)
+    m = n_src * n_chan
+    refs_flat = ref.reshape(m, n)
+    # One pass: references against references and estimates.
+    xc = xcorr(refs_flat, np.concatenate([refs_flat, est.reshape(-1, n)]), filter_len - 1)
+    keep = independent_channels(xc[:, :m])
+    g = gram(xc[np.ix_(keep, keep)], filter_len)
+    d = correlations(xc[keep, m:], filter_len)
     return g, d, keep
 
 
@@ -233,15 +236,6 @@ def _single_channel(ref):
 
 # --- v4: filters fitted once, applied in every window ------------------------------------------
 
-def _parseval_energy(spec: np.ndarray, nfft: int) -> np.ndarray:
-    """Energy of real signals from their ``rfft`` of size ``nfft`` (last axis = frequency)."""
-    weight = np.full(spec.shape[-1], 2.0)
-    weight[0] = 1.0
-    if nfft % 2 == 0:
-        weight[-1] = 1.0
-    return (np.abs(spec) ** 2 @ weight) / nfft
-
-
 def bss_eval_v4(reference, estimate, window: int = 44100, hop: int = 44100,
                 filter_len: int = 512) -> BSSEvalResult:
     """BSS Eval v4 as museval's ``evaluate(..., mode="v4")``.
@@ -267,29 +261,40 @@ def bss_eval_v4(reference, estimate, window: int = 44100, hop: int = 44100,
 
     n_win = int(np.floor((n - window + hop) / hop)) if window < n else 1
     win_len = min(window, n)
-    nfft = int(2 ** np.ceil(np.log2(win_len + L - 1)))
+    nfft = scipy.fft.next_fast_len(win_len + L - 1, real=True)
+    nfft += nfft % 2  # even: the last bin is the Nyquist bin
     spec_all = scipy.fft.rfft(c_all, n=nfft, axis=2, workers=-1)  # (j, K, F, C)
-    spec_own = {j: scipy.fft.rfft(c, n=nfft, axis=1, workers=-1) for j, c in c_own.items()}
+    spec_own = {j: scipy.fft.rfft(c, n=nfft, axis=1, workers=-1)  # (K_j, F, C)
+                for j, c in c_own.items()}
+    weight = np.full(nfft // 2 + 1, 2.0 / nfft)
+    weight[[0, -1]] = 1.0 / nfft  # DC and Nyquist bins count once
+
+    def energy(spec):  # (S, C, F) -> (S,): energy of the real signals (Parseval)
+        return (spec.real**2 + spec.imag**2) @ weight @ np.ones(spec.shape[1])
+
     scores = np.full((4, n_src, n_win), np.nan)
-    for w in range(n_win):
-        start = w * hop
-        r = ref[..., start:start + win_len]
-        e = est[..., start:start + win_len]
-        if silent(r).any() or silent(e).any():
-            continue
-        rf = scipy.fft.rfft(r, n=nfft, axis=-1, workers=-1)  # (src, C, F)
-        ef = scipy.fft.rfft(e, n=nfft, axis=-1, workers=-1)
-        rf_flat = rf.reshape(n_src * n_chan, -1)
-        proj_all = np.einsum("jkfc,kf->jcf", spec_all, rf_flat[keep])
-        proj_own = np.zeros_like(rf)
-        for j in basis:
-            proj_own[j] = np.einsum("ifc,if->cf", spec_own[j], rf[j, chan_of[j]])
-        energy = lambda x: _parseval_energy(x, nfft).sum(axis=1)  # noqa: E731
-        ss = (r**2).sum(axis=(1, 2))
-        scores[0, :, w] = _db(ss, ((e - r) ** 2).sum(axis=(1, 2)))
-        scores[1, :, w] = _db(ss, energy(proj_own - rf))
-        scores[2, :, w] = _db(energy(proj_own), energy(proj_all - proj_own))
-        scores[3, :, w] = _db(energy(proj_all), energy(ef - proj_all))
+    frames_r = sliding_window_view(ref, win_len, axis=-1)[..., ::hop, :][..., :n_win, :]
+    frames_e = sliding_window_view(est, win_len, axis=-1)[..., ::hop, :][..., :n_win, :]
+    for first in range(0, n_win, 8):  # FFTs of 8 windows at once (parallel, bounded memory)
+        batch = range(first, min(first + 8, n_win))
+        rfs = scipy.fft.rfft(frames_r[..., first:batch.stop, :], n=nfft, axis=-1, workers=-1)
+        efs = scipy.fft.rfft(frames_e[..., first:batch.stop, :], n=nfft, axis=-1, workers=-1)
+        for i, w in enumerate(batch):
+            r, e = frames_r[..., w, :], frames_e[..., w, :]
+            if silent(r).any() or silent(e).any():
+                continue  # as museval: NaN for every source
+            rf, ef = rfs[..., i, :], efs[..., i, :]  # (S, C, F)
+            proj_all = np.einsum("jkfc,kf->jcf", spec_all,
+                                 rf.reshape(n_src * n_chan, -1)[keep])
+            proj_own = np.zeros_like(rf)
+            for j in basis:
+                proj_own[j] = np.einsum("ifc,if->cf", spec_own[j], rf[j, chan_of[j]])
+            ss = (r**2).sum(axis=(1, 2))
+            p_own, p_all = energy(proj_own), energy(proj_all)
+            scores[0, :, w] = _db(ss, ((e - r) ** 2).sum(axis=(1, 2)))
+            scores[1, :, w] = _db(ss, energy(proj_own - rf))
+            scores[2, :, w] = _db(p_own, energy(proj_all - proj_own))
+            scores[3, :, w] = _db(p_all, energy(ef - proj_all))
     scores[:, bad] = np.nan
     perm = np.repeat(np.arange(n_src)[:, None], n_win, axis=1)
     return _result(scores, perm, "v4", "images", window, hop, filter_len)

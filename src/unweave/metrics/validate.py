@@ -31,6 +31,8 @@ def validate(reference, estimate) -> tuple[np.ndarray, np.ndarray]:
     ref = as_sources(reference, "reference")
     est = as_sources(estimate, "estimate")
     for name, a in (("reference", ref), ("estimate", est)):
+        if a.size == 0:
+            raise UnweaveError(f"nothing to evaluate: {name} has shape {a.shape}")
         if a.shape[1] > a.shape[2]:
             raise UnweaveError(
                 f"{name} has shape {a.shape}: more channels than samples; pass "
@@ -40,8 +42,6 @@ def validate(reference, estimate) -> tuple[np.ndarray, np.ndarray]:
     if ref.shape != est.shape:
         raise UnweaveError(f"reference and estimate shapes differ: {ref.shape} vs {est.shape} "
                            "(sources, channels, samples)")
-    if ref.shape[0] == 0 or ref.shape[2] == 0:
-        raise UnweaveError(f"nothing to evaluate: shape {ref.shape}")
     return ref, est
 
 
