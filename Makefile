@@ -20,6 +20,8 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,bench,peers]"
+	@command -v ffmpeg >/dev/null || echo "museval needs ffmpeg: apt-get install ffmpeg"
 	$(PY) benchmarks/run_all.py
 
 lint: $(STAMP)
