@@ -1,4 +1,4 @@
-"""The ``unweave`` command: separate | evaluate | methods | demo.
+"""The ``unweave`` command: separate | evaluate | train | methods | demo.
 
 User mistakes (missing files, bad options, unusable input) print one line ``unweave: error:
 ...`` and exit with status 2; nothing is written in their place.
@@ -237,6 +237,40 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+# --- train ------------------------------------------------------------------------------------
+
+def cmd_train(args) -> int:
+    model = args.model or args.model_flag
+    if model is None:
+        raise UnweaveError("name the model to train, e.g. 'unweave train nmf ...'")
+    if model != "nmf":
+        raise UnweaveError(f"unknown model '{model}' (trainable here: nmf)")
+    from unweave.methods.nmf import default_stft, save_bases, train_bases
+
+    if not args.source:
+        raise UnweaveError("--source NAME is required: the source the bases describe")
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise UnweaveError(f"{out}: exists (use --force to overwrite)")
+    if args.components < 1 or args.iter < 1:
+        raise UnweaveError("--components and --iter must be >= 1")
+    files = expand_inputs(args.data)
+    recordings, rates = [], set()
+    for f in files:
+        audio, rate = read_audio(f)
+        recordings.append(audio)
+        rates.add(rate)
+    if len(rates) != 1:
+        raise UnweaveError(f"training files have different sample rates {sorted(rates)}; "
+                           "resample them to one")
+    rate = rates.pop()
+    bases = train_bases(recordings, rate, args.components, args.beta, args.iter, args.seed)
+    save_bases(out, bases, args.source, rate, default_stft(rate), args.beta)
+    print(f"{out}: {args.components} bases for '{args.source}' at {rate} Hz from "
+          f"{len(files)} file(s)")
+    return 0
+
+
 # --- methods ----------------------------------------------------------------------------------
 
 def cmd_methods(args) -> int:
@@ -323,6 +357,21 @@ def build_parser(method: str | None = None) -> OneLineParser:
     p.add_argument("--force", action="store_true", help="overwrite --json/--csv files")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("train", help="learn a model from example recordings (nmf bases)",
+                       description="unweave train nmf --source vocals --data voice/*.wav "
+                       "--out vocals.npz: NMF bases of one source, for -m nmf --bases.")
+    p.add_argument("model", nargs="?", help="what to train: nmf")
+    p.add_argument("--model", dest="model_flag", help=argparse.SUPPRESS)
+    p.add_argument("--source", help="name of the source the examples hold (e.g. vocals)")
+    p.add_argument("--data", nargs="+", required=True, help="example files, folders or globs")
+    p.add_argument("--out", required=True, help="output .npz file")
+    p.add_argument("--components", type=int, default=32)
+    p.add_argument("--beta", type=float, default=1.0, choices=[0.0, 1.0, 2.0])
+    p.add_argument("--iter", type=int, default=200)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--force", action="store_true")
+    p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("methods", help="list the methods and what each assumes")
     p.add_argument("name", nargs="?", help="show one method's options")

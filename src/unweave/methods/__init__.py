@@ -1,6 +1,6 @@
 """Separation methods, one module per family, each registered by name."""
 
-from unweave.methods import center, hpss, oracle  # noqa: F401  (registers the methods)
+from unweave.methods import center, gmm, hpss, nmf, oracle, repet  # noqa: F401  (registers)
 from unweave.methods.base import (
     Assumptions,
     Separation,
