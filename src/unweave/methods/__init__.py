@@ -1,6 +1,14 @@
 """Separation methods, one module per family, each registered by name."""
 
-from unweave.methods import center, gmm, hpss, nmf, oracle, repet  # noqa: F401  (registers)
+from unweave.methods import (  # noqa: F401  (importing registers the methods)
+    center,
+    gmm,
+    hpss,
+    nmf,
+    oracle,
+    repet,
+    score,
+)
 from unweave.methods.base import (
     Assumptions,
     Separation,
