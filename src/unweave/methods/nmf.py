@@ -73,6 +73,10 @@ def nmf(v: np.ndarray, n_components: int, beta: float = 1.0, n_iter: int = 100,
         h = rng.uniform(0.5, 1.5, (n_fixed + n_components, n_frames)) * scale
     w[:, n_fixed:] = _unit(w[:, n_fixed:])
     gram_fixed = fixed @ fixed.T if sharing_penalty > 0 and n_fixed else None
+    # The penalty is weighed against the data term's size, so mu means the same whatever the
+    # loudness and length of the input (mu = 1: a fully shared basis costs as much as the
+    # whole data term at its starting value, per basis pair).
+    penalty_scale = sharing_penalty * float(v.sum()) / max(n_fixed, 1)
 
     def update(state):
         w, h = state
@@ -83,7 +87,7 @@ def nmf(v: np.ndarray, n_components: int, beta: float = 1.0, n_iter: int = 100,
         num = (v * model ** (beta - 2)) @ h[n_fixed:].T
         den = model ** (beta - 1) @ h[n_fixed:].T
         if gram_fixed is not None:
-            den = den + 2 * sharing_penalty * (gram_fixed @ free) * v.mean()
+            den = den + 2 * penalty_scale * (gram_fixed @ free)
         free = free * num / (den + EPS)
         # Unit bases, the scale moved into the activations (keeps the penalty meaningful).
         norms = np.linalg.norm(free, axis=0) + EPS
@@ -96,7 +100,7 @@ def nmf(v: np.ndarray, n_components: int, beta: float = 1.0, n_iter: int = 100,
         w, h = state
         value = beta_divergence(v, w @ h, beta)
         if gram_fixed is not None:
-            value += sharing_penalty * v.mean() * float(np.sum((fixed.T @ w[:, n_fixed:]) ** 2))
+            value += penalty_scale * float(np.sum((fixed.T @ w[:, n_fixed:]) ** 2))
         return value
 
     (w, h), history = iterate(update, objective, (w, h), n_iter, tol, callback)
