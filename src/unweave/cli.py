@@ -23,6 +23,8 @@ from unweave.paths import expand_inputs, safe_name, unique_track_names
 
 EXIT_USAGE = 2
 OPTION_TYPES = {"int": int, "float": float, "str": str, "bool": bool}
+#: Shorter flags users expect for some options (``--sources 3`` for ``n_sources``).
+FLAG_ALIASES = {"n_sources": ["--sources"]}
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -46,13 +48,14 @@ def add_method_options(parser: argparse.ArgumentParser, cls: type[Separator]) ->
     group = parser.add_argument_group(f"options of method '{cls.name}'")
     for f in cls.options():
         kind = OPTION_TYPES.get(str(f.type), str)
-        flag = "--" + f.name.replace("_", "-")
+        flags = ["--" + f.name.replace("_", "-")] + FLAG_ALIASES.get(f.name, [])
         if kind is bool:
-            group.add_argument(flag, dest=f"opt_{f.name}", action=argparse.BooleanOptionalAction,
-                               default=argparse.SUPPRESS)
+            group.add_argument(*flags, dest=f"opt_{f.name}",
+                               action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS)
         else:
-            group.add_argument(flag, dest=f"opt_{f.name}", type=kind, default=argparse.SUPPRESS,
-                               metavar=kind.__name__.upper(), help=f"default {f.default!r}")
+            group.add_argument(*flags, dest=f"opt_{f.name}", type=kind,
+                               default=argparse.SUPPRESS, metavar=kind.__name__.upper(),
+                               help=f"default {f.default!r}")
 
 
 def method_options(args: argparse.Namespace) -> dict:

@@ -2,8 +2,11 @@
 
 from unweave.methods import (  # noqa: F401  (importing registers the methods)
     center,
+    duet,
     gmm,
     hpss,
+    ica,
+    iva,
     nmf,
     oracle,
     repet,

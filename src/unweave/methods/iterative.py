@@ -13,13 +13,21 @@ from typing import Any
 
 def iterate(update: Callable[[Any], Any], objective: Callable[[Any], float], state: Any,
             n_iter: int, tol: float = 0.0, callback: Callable[[int, Any, float], None] | None
-            = None, every: int = 10) -> tuple[Any, list[float]]:
+            = None, every: int = 10, converged: Callable[[Any], bool] | None = None
+            ) -> tuple[Any, list[float]]:
     """Run ``update`` up to ``n_iter`` times; return the final state and the objective history
     (at the start and every ``every`` iterations, and at the end). Stops early when the
-    objective's relative decrease between two checks falls below ``tol``."""
+    objective's relative decrease between two checks falls below ``tol``, or as soon as
+    ``converged(state)`` is true (a cheap test run after every update)."""
     history = [float(objective(state))]
     for it in range(1, n_iter + 1):
         state = update(state)
+        if converged is not None and converged(state):
+            value = float(objective(state))
+            if callback is not None:
+                callback(it, state, value)
+            history.append(value)
+            break
         if it % every == 0 or it == n_iter:
             value = float(objective(state))
             if callback is not None:

@@ -1,0 +1,1 @@
+"""Data: mixture synthesis (and, later, data sets for training)."""
