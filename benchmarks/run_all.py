@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-BENCHMARKS = ["bench_hpss", "bench_metrics", "bench_model_methods"]
+BENCHMARKS = ["bench_hpss", "bench_metrics", "bench_model_methods", "bench_bss"]
 
 
 def main() -> None:
