@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	$(PY) -m pip install --quiet -e ".[dev,bench,nn]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -20,7 +20,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
-	$(PY) -m pip install --quiet -e ".[dev,bench,peers]"
+	$(PY) -m pip install --quiet -e ".[dev,bench,nn,peers]"
 	@command -v ffmpeg >/dev/null || echo "museval needs ffmpeg: apt-get install ffmpeg"
 	$(PY) benchmarks/run_all.py
 

@@ -215,3 +215,12 @@ def test_demo_writes_a_page(capsys, tmp_path):
     assert page.count("<audio") >= 12 and "http" not in page
     code, _, err = run(capsys, "demo", "--out", tmp_path / "demo", "-q")
     assert code == 2 and "--force" in error_line(err)
+
+
+def test_every_method_gets_its_own_flags():
+    """Method options never clash with the command's own flags."""
+    from unweave.cli import build_parser
+    from unweave.methods import available_methods
+
+    for name in available_methods():
+        build_parser(name)

@@ -246,8 +246,10 @@ def cmd_train(args) -> int:
     model = args.model or args.model_flag
     if model is None:
         raise UnweaveError("name the model to train, e.g. 'unweave train nmf ...'")
+    if model in ("unet", "drnn"):
+        return _train_network(model, args)
     if model != "nmf":
-        raise UnweaveError(f"unknown model '{model}' (trainable here: nmf)")
+        raise UnweaveError(f"unknown model '{model}' (trainable: nmf, unet, drnn)")
     from unweave.methods.nmf import default_stft, save_bases, train_bases
 
     if not args.source:
@@ -271,6 +273,31 @@ def cmd_train(args) -> int:
     save_bases(out, bases, args.source, rate, default_stft(rate), args.beta)
     print(f"{out}: {args.components} bases for '{args.source}' at {rate} Hz from "
           f"{len(files)} file(s)")
+    return 0
+
+
+def _train_network(model: str, args) -> int:
+    from unweave.data.datasets import load_tracks, split_by_group
+    from unweave.nn.features import SAMPLE_RATE
+    from unweave.nn.train import TrainConfig, train
+
+    out = Path(args.out)
+    if out.exists() and not (args.force or args.resume):
+        raise UnweaveError(f"{out}: exists (use --resume to continue it, --force to replace)")
+    if args.epochs < 1 or args.steps < 1 or args.batch < 1:
+        raise UnweaveError("--epochs, --steps and --batch must be >= 1")
+    tracks = [t for folder in args.data for t in load_tracks(folder, SAMPLE_RATE)]
+    train_tracks, val_tracks = split_by_group(tracks, args.validation, args.seed)
+    if not train_tracks:
+        raise UnweaveError("no tracks left for training after the validation split")
+    model_args = {"channels": [int(c) for c in args.channels.split(",")]} if model == "unet" \
+        else {"hidden": args.hidden}
+    config = TrainConfig(model, model_args, args.epochs, args.steps, args.batch, args.frames,
+                         args.lr, args.seed, args.device)
+    print(f"training {model} on {len(train_tracks)} tracks, validating on {len(val_tracks)} "
+          f"({', '.join(sorted({t.group for t in val_tracks}))})", file=sys.stderr)
+    history = train(config, train_tracks, val_tracks, out, resume=args.resume)
+    print(f"{out}: loss {history['loss'][-1]:.4f}, validation SDR {history['val_sdr'][-1]:.2f} dB")
     return 0
 
 
@@ -361,19 +388,32 @@ def build_parser(method: str | None = None) -> OneLineParser:
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("train", help="learn a model from example recordings (nmf bases)",
+    p = sub.add_parser("train", help="learn a model: nmf bases, or a unet/drnn network",
                        description="unweave train nmf --source vocals --data voice/*.wav "
-                       "--out vocals.npz: NMF bases of one source, for -m nmf --bases.")
+                       "--out vocals.npz: NMF bases of one source, for -m nmf --bases. "
+                       "unweave train unet --data DIR --epochs N --out model.pt: a network on "
+                       "paired data (MIR-1K style stereo files or track folders with vocals).")
     p.add_argument("model", nargs="?", help="what to train: nmf")
     p.add_argument("--model", dest="model_flag", help=argparse.SUPPRESS)
     p.add_argument("--source", help="name of the source the examples hold (e.g. vocals)")
     p.add_argument("--data", nargs="+", required=True, help="example files, folders or globs")
     p.add_argument("--out", required=True, help="output .npz file")
-    p.add_argument("--components", type=int, default=32)
-    p.add_argument("--beta", type=float, default=1.0, choices=[0.0, 1.0, 2.0])
-    p.add_argument("--iter", type=int, default=200)
+    p.add_argument("--components", type=int, default=32, help="nmf: number of bases")
+    p.add_argument("--beta", type=float, default=1.0, choices=[0.0, 1.0, 2.0], help="nmf")
+    p.add_argument("--iter", type=int, default=200, help="nmf: iterations")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--force", action="store_true")
+    p.add_argument("--epochs", type=int, default=10, help="networks: epochs")
+    p.add_argument("--steps", type=int, default=100, help="networks: batches per epoch")
+    p.add_argument("--batch", type=int, default=8, help="networks: excerpts per batch")
+    p.add_argument("--frames", type=int, default=128, help="networks: excerpt length, frames")
+    p.add_argument("--lr", type=float, default=1e-3, help="networks: learning rate")
+    p.add_argument("--channels", default="16,32,64,128", help="unet: channels per level")
+    p.add_argument("--hidden", type=int, default=256, help="drnn: recurrent units")
+    p.add_argument("--validation", type=float, default=0.15,
+                   help="networks: share of groups (singers, songs) held out")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
+    p.add_argument("--resume", action="store_true", help="networks: continue --out")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("methods", help="list the methods and what each assumes")

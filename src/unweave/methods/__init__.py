@@ -7,6 +7,7 @@ from unweave.methods import (  # noqa: F401  (importing registers the methods)
     hpss,
     ica,
     iva,
+    neural,
     nmf,
     oracle,
     repet,
