@@ -127,3 +127,29 @@ def test_bundled_unet_on_held_out_singer():
         base = np.nanmedian(framewise_sdr(vocals[None, None], mix[None], rate))
         gains.append(ours - base)
     assert np.mean(gains) > 3
+
+
+def test_adversarial_training_runs_and_checkpoints(tmp_path):
+    from unweave.data.datasets import Unpaired
+
+    tracks = _tracks()
+    unpaired = Unpaired([t.vocals + t.accompaniment for t in tracks[2:]],
+                        [t.vocals for t in tracks[:2]])
+    config = TrainConfig("unet", {"channels": [4, 8]}, epochs=2, steps=5, batch=2, frames=32,
+                         adversarial=0.1)
+    history = train(config, tracks[:3], tracks[3:], tmp_path / "a.pt", progress=False,
+                    unpaired=unpaired)
+    assert len(history["loss"]) == 2 and np.isfinite(history["loss"]).all()
+    assert checkpoint.load(tmp_path / "a.pt")["model_name"] == "unet"
+
+
+def test_unpaired_folder_errors(tmp_path, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    rng = np.random.default_rng(3)
+    for i in range(2):
+        sf.write(data / f"s{i}_1.wav", rng.standard_normal((16000, 2)) * 0.1, 16000)
+    (tmp_path / "unpaired").mkdir()
+    code = main(["train", "unet", "--data", str(data), "--unpaired", str(tmp_path / "unpaired"),
+                 "--out", str(tmp_path / "m.pt")])
+    assert code == 2 and "mixtures" in capsys.readouterr().err

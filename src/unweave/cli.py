@@ -296,7 +296,14 @@ def _train_network(model: str, args) -> int:
                          args.lr, args.seed, args.device)
     print(f"training {model} on {len(train_tracks)} tracks, validating on {len(val_tracks)} "
           f"({', '.join(sorted({t.group for t in val_tracks}))})", file=sys.stderr)
-    history = train(config, train_tracks, val_tracks, out, resume=args.resume)
+    unpaired = None
+    if args.unpaired:
+        from unweave.data.datasets import load_unpaired
+
+        unpaired = load_unpaired(args.unpaired, SAMPLE_RATE)
+        config.adversarial = args.adversarial
+    history = train(config, train_tracks, val_tracks, out, resume=args.resume,
+                    unpaired=unpaired)
     print(f"{out}: loss {history['loss'][-1]:.4f}, validation SDR {history['val_sdr'][-1]:.2f} dB")
     return 0
 
@@ -414,6 +421,10 @@ def build_parser(method: str | None = None) -> OneLineParser:
                    help="networks: share of groups (singers, songs) held out")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
     p.add_argument("--resume", action="store_true", help="networks: continue --out")
+    p.add_argument("--unpaired", help="networks: folder with mixtures/ and vocals/ (no pairs) "
+                   "for adversarial semi-supervised training")
+    p.add_argument("--adversarial", type=float, default=0.1,
+                   help="networks: weight of the adversarial loss with --unpaired")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("methods", help="list the methods and what each assumes")

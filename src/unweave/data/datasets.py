@@ -109,3 +109,37 @@ class ExcerptSampler:
             mixes.append(v + a)
             vocals.append(v)
         return np.stack(mixes).astype(np.float32), np.stack(vocals).astype(np.float32)
+
+
+@dataclass
+class Unpaired:
+    """Unpaired data: mixtures without stems, and isolated vocals without their mixtures."""
+
+    mixtures: list[np.ndarray]
+    vocals: list[np.ndarray]
+
+
+def load_unpaired(folder: str | Path, sample_rate: int) -> Unpaired:
+    """``folder/mixtures/*`` and ``folder/vocals/*`` audio files (mono mixdowns)."""
+    folder = Path(folder)
+    parts = {}
+    for part in ("mixtures", "vocals"):
+        sub = folder / part
+        files = sorted(p for p in sub.rglob("*") if p.suffix.lower() in AUDIO_FILE_SUFFIXES) \
+            if sub.is_dir() else []
+        if not files:
+            raise UnweaveError(f"{sub}: unpaired data needs audio files in '{part}/'")
+        parts[part] = [_mono(*read_audio(f), sample_rate) for f in files]
+    return Unpaired(parts["mixtures"], parts["vocals"])
+
+
+def random_excerpts(signals: list[np.ndarray], count: int, samples: int,
+                    rng: np.random.Generator) -> np.ndarray:
+    """``(count, samples)`` random excerpts (zero-padded when a signal is shorter)."""
+    out = np.zeros((count, samples), np.float32)
+    for i in range(count):
+        x = signals[int(rng.integers(len(signals)))]
+        start = int(rng.integers(0, max(1, len(x) - samples)))
+        piece = x[start : start + samples]
+        out[i, : len(piece)] = piece
+    return out

@@ -27,6 +27,7 @@ class TrainConfig:
     lr: float = 1e-3
     seed: int = 0
     device: str = "cpu"
+    adversarial: float = 0.0  # weight of the adversarial loss (needs unpaired data)
 
 
 def _device(name: str) -> str:
@@ -54,8 +55,15 @@ def validation_sdr(model, tracks: list[Track], device: str, seconds: float = 10.
 
 
 def train(config: TrainConfig, train_tracks: list[Track], val_tracks: list[Track],
-          out: str | Path, resume: bool = False, progress: bool = True) -> dict:
-    """Train and checkpoint to ``out`` after every epoch; returns the history."""
+          out: str | Path, resume: bool = False, progress: bool = True,
+          unpaired=None) -> dict:
+    """Train and checkpoint to ``out`` after every epoch; returns the history.
+
+    With ``unpaired`` data (:class:`unweave.data.datasets.Unpaired`) and
+    ``config.adversarial > 0``, each step also trains a discriminator to tell real isolated
+    vocals from the separator's vocals on unpaired mixtures, and adds the separator's
+    adversarial (least-squares GAN) loss to the paired L1 loss (Stoller et al., ICASSP 2018).
+    """
     import torch
     from tqdm import tqdm
 
@@ -78,6 +86,13 @@ def train(config: TrainConfig, train_tracks: list[Track], val_tracks: list[Track
         start_epoch = data["training"]["epoch"]
     samples = (config.frames - 1) * STFT.hop
     sampler = ExcerptSampler(train_tracks, samples, seed=config.seed + start_epoch)
+    adversary = None
+    if unpaired is not None and config.adversarial > 0:
+        from unweave.nn.models import Discriminator
+
+        adversary = Discriminator().to(device)
+        optim_d = torch.optim.Adam(adversary.parameters(), lr=config.lr)
+        rng = np.random.default_rng(config.seed + 1000 + start_epoch)
     t0 = time.perf_counter()
     for epoch in range(start_epoch, config.epochs):
         model.train()
@@ -95,6 +110,10 @@ def train(config: TrainConfig, train_tracks: list[Track], val_tracks: list[Track
             frames = feats.shape[-1] - feats.shape[-1] % getattr(model, "multiple", 1)
             mask = model(feats[..., :frames])
             loss = torch.mean(torch.abs(mask * mix_mag[..., :frames] - voc_mag[..., :frames]))
+            if adversary is not None:
+                loss = loss + config.adversarial * _adversarial_step(
+                    model, adversary, optim_d, unpaired, rng, config.batch, samples, frames,
+                    device)
             optim.zero_grad()
             loss.backward()
             optim.step()
@@ -114,3 +133,25 @@ def train(config: TrainConfig, train_tracks: list[Track], val_tracks: list[Track
                          "val_tracks": [t.name for t in val_tracks]},
                         optim.state_dict())
     return history
+
+
+def _adversarial_step(model, adversary, optim_d, unpaired, rng, batch, samples, frames, device):
+    """Update the discriminator once; return the separator's adversarial loss (LSGAN)."""
+    import torch
+
+    from unweave.data.datasets import random_excerpts
+    from unweave.spectral import stft
+
+    mixes = random_excerpts(unpaired.mixtures, batch, samples, rng)
+    real = random_excerpts(unpaired.vocals, batch, samples, rng)
+    mix_spec = stft(mixes, STFT)
+    feats = torch.from_numpy(magnitude_features(mix_spec)[..., :frames]).to(device)
+    mix_mag = torch.from_numpy(np.abs(mix_spec[:, :512, :frames]).astype(np.float32)).to(device)
+    fake = torch.log1p(model(feats) * mix_mag)  # separator's vocals, as features
+    real_feats = torch.from_numpy(magnitude_features(stft(real, STFT))[..., :frames]).to(device)
+    d_loss = torch.mean((adversary(real_feats) - 1) ** 2) + torch.mean(adversary(fake.detach())
+                                                                        ** 2)
+    optim_d.zero_grad()
+    d_loss.backward()
+    optim_d.step()
+    return torch.mean((adversary(fake) - 1) ** 2)

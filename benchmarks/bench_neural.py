@@ -1,0 +1,153 @@
+"""Networks (issue 6): held-out quality of the bundled U-Net and of a DRNN, paired-only against
+paired + adversarial training on the same budget, and inference speed and memory.
+
+Run: .venv/bin/python benchmarks/bench_neural.py   (about 15 minutes on 2 cores)
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from common import DATA, ROOT, machine
+
+from unweave.audio import read_audio
+from unweave.data.datasets import Unpaired, load_tracks, split_by_group
+from unweave.methods import get_method
+from unweave.metrics.results import evaluate_sources
+from unweave.nn import checkpoint
+from unweave.nn.features import SAMPLE_RATE
+from unweave.nn.train import TrainConfig, train
+
+
+def vocals_sdr(vocals: np.ndarray, estimate: np.ndarray, rate: int) -> float:
+    return evaluate_sources({"v": vocals}, {"v": estimate}, rate).medians()["v"]["SDR"]
+
+
+def held_out_table(drnn_path: Path) -> list[str]:
+    bundled = checkpoint.load(ROOT / "src/unweave/nn/weights/unet_mir1k.pt")
+    held = set(bundled["training"]["val_tracks"])
+    folder = DATA / "mir1k_songs" / "audio"
+    clips = sorted(f for f in folder.glob("*.flac") if f.stem in held)
+    rows: dict[str, list[float]] = {}
+    methods = {"mixture (lower bound)": None, "repet-sim": ("repet-sim", {}),
+               "unet (bundled)": ("unet", {}), "drnn (trained here)": ("drnn",
+                                                                       {"model": str(drnn_path)}),
+               "irm (upper bound)": ("irm", {})}
+    cases = []
+    for f in clips:
+        audio, rate = read_audio(f)
+        cases.append((f.stem, audio[1:2], audio[0:1], rate))
+    rock = DATA / "musdb18_7s_80s_rock_museval" / "decoded"
+    stems = {n: read_audio(rock / f"{n}.flac")[0] for n in ("vocals", "drums", "bass", "other")}
+    cases.append(("MUSDB 80s Rock (stereo 44.1 kHz)", stems["vocals"],
+                  stems["drums"] + stems["bass"] + stems["other"], 44100))
+    for _name, vocals, accomp, rate in cases:
+        mix = vocals + accomp
+        for label, spec in methods.items():
+            if spec is None:
+                est = mix
+            elif spec[0] == "irm":
+                est = get_method("irm")()(mix, rate, references={"v": vocals, "a": accomp})["v"]
+            else:
+                est = get_method(spec[0])(**spec[1])(mix, rate)["vocals"]
+            rows.setdefault(label, []).append(vocals_sdr(vocals, est, rate))
+    n_mir = len(clips)
+    lines = [f"Held-out data: {n_mir} MIR-1K clips of singers not used in training "
+             f"({', '.join(sorted({c.split('_')[0] for c in held if '_' in c}))}) and MUSDB "
+             "'80s Rock'; vocals SDR (BSS Eval v4)", "",
+             "| method | MIR-1K held-out singers (mean) | MUSDB 80s Rock |", "|---|---|---|"]
+    for label, values in rows.items():
+        lines.append(f"| {label} | {np.mean(values[:n_mir]):.2f} | {values[n_mir]:.2f} |")
+    return lines
+
+
+def adversarial_table(tracks_train, tracks_val, steps=60, epochs=6) -> list[str]:
+    """The same budget with and without unpaired data: paired = a third of the tracks; the
+    unpaired mixtures and vocals come from the other tracks (never as pairs)."""
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(tracks_train))
+    third = len(order) // 3
+    paired = [tracks_train[i] for i in order[:third]]
+    mix_from = [tracks_train[i] for i in order[third: 2 * third]]
+    voc_from = [tracks_train[i] for i in order[2 * third:]]
+    unpaired = Unpaired([t.vocals + t.accompaniment for t in mix_from],
+                        [t.vocals for t in voc_from])
+    curves = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, weight in (("paired only", 0.0), ("paired + adversarial (0.1)", 0.1)):
+            config = TrainConfig("unet", {"channels": [16, 32, 64, 128]}, epochs, steps, 8, 128,
+                                 1e-3, 0, "cpu", weight)
+            start = time.perf_counter()
+            history = train(config, paired, tracks_val, Path(tmp) / "m.pt", progress=False,
+                            unpaired=unpaired if weight else None)
+            curves[label] = (history["val_sdr"], time.perf_counter() - start)
+    lines = [f"Paired-only against paired + adversarial, same budget ({epochs} epochs x {steps} "
+             f"batches of 8): {len(paired)} paired tracks; unpaired: {len(mix_from)} mixtures and "
+             f"{len(voc_from)} other tracks' vocals; validation SDR per epoch (dB)", "",
+             "| training | " + " | ".join(f"ep {i + 1}" for i in range(epochs)) +
+             " | final | seconds |", "|---|" + "---|" * (epochs + 2)]
+    for label, (curve, secs) in curves.items():
+        lines.append(f"| {label} | " + " | ".join(f"{v:.2f}" for v in curve) +
+                     f" | {curve[-1]:.2f} | {secs:.0f} |")
+    return lines
+
+
+SPEED_SCRIPT = """
+import resource, sys, time, numpy as np
+from unweave.methods import get_method
+minutes = float(sys.argv[1])
+rng = np.random.default_rng(0)
+n = int(minutes * 60 * 44100)
+song = (0.1 * rng.standard_normal((2, n))).astype(np.float32)
+sep = get_method("unet")()
+start = time.perf_counter()
+sep(song, 44100)
+seconds = time.perf_counter() - start
+print(seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, song.nbytes / 2**20)
+"""
+
+
+def speed_table() -> list[str]:
+    lines = ["Inference on CPU (2 cores), stereo 44.1 kHz, bundled unet, 30 s network chunks; "
+             "peak memory = the process's maximum resident set", "",
+             "| song length | seconds | real-time factor | peak memory (MiB) | of which the "
+             "song itself (MiB) |", "|---|---|---|---|---|"]
+    for minutes in (3, 10):
+        out = subprocess.run([sys.executable, "-c", SPEED_SCRIPT, str(minutes)],
+                             capture_output=True, text=True, check=True).stdout.split()
+        seconds, peak, song = (float(v) for v in out)
+        lines.append(f"| {minutes} min | {seconds:.1f} | {seconds / (minutes * 60):.3f} | "
+                     f"{peak:.0f} | {song:.0f} |")
+    return lines
+
+
+def main() -> list[str]:
+    tracks = load_tracks(DATA / "mir1k_songs" / "audio", SAMPLE_RATE)
+    tracks += load_tracks(DATA / "musdb18_7s_songs", SAMPLE_RATE)
+    train_t, val_t = split_by_group(tracks, 0.15, 0)
+    out = [f"Machine: {machine()}", ""]
+    with tempfile.TemporaryDirectory() as tmp:
+        drnn = Path(tmp) / "drnn.pt"
+        start = time.perf_counter()
+        train(TrainConfig("drnn", {"hidden": 256}, 8, 100, 8, 128, 1e-3, 0, "cpu"), train_t,
+              val_t, drnn, progress=False)
+        out += [f"DRNN trained here on the bundled model's training split: 8 epochs x 100 "
+                f"batches, {time.perf_counter() - start:.0f} s", ""]
+        out += held_out_table(drnn) + [""]
+    out += adversarial_table(train_t, val_t) + [""]
+    out += speed_table()
+    info = checkpoint.load(ROOT / "src/unweave/nn/weights/unet_mir1k.pt")["training"]
+    out += ["", "Bundled model: " + json.dumps({"epochs": info["epoch"],
+                                                 "final validation SDR": info["history"]
+                                                 ["val_sdr"][-1]})]
+    return out
+
+
+if __name__ == "__main__":
+    print("\n".join(main()))
