@@ -320,15 +320,16 @@ def cmd_methods(args) -> int:
         for f in cls.options():
             print(f"    --{f.name.replace('_', '-'):<16} {f.type!s:<6} default {f.default!r}")
         return 0
-    rows = [("method", "channels", "content", "needs", "what it does")]
+    rows = [("method", "channels", "mixing", "content", "needs", "what it does")]
     for name, cls in available_methods().items():
         a = cls.assumptions
         needs = [k for k, v in (("references", a.needs_references), ("training",
                  a.needs_training), ("score", a.needs_score)) if v]
-        rows.append((name, a.channels_text(), a.content, ",".join(needs) or "-", cls.summary))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        rows.append((name, a.channels_text(), a.mixing.split(" (")[0], a.content.split(" (")[0],
+                     ",".join(needs) or "-", cls.summary))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[4])
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[5])
     return 0
 
 
