@@ -114,6 +114,20 @@ def separate_file(path: Path, track: str, separator: Separator, args) -> list[Pa
     out_dir = Path(args.out) / track
     if out_dir.exists() and any(out_dir.iterdir()) and not args.force:
         raise UnweaveError(f"{out_dir}: output exists (use --force to overwrite)")
+    if not separator.assumptions.needs_references and args.reference is None:
+        from unweave.streaming import stream_length, stream_separate
+
+        info = stream_length(path)
+        if info is not None and info[1] > args.chunk_seconds * info[0]:
+            # Long file: read, separate and write it block by block (bounded memory).
+            try:
+                return stream_separate(separator, path, out_dir, args.format, args.bits,
+                                       args.chunk_seconds, args.overlap_seconds, args.force,
+                                       lambda n: safe_name(n, "source"))
+            except UnweaveError as exc:
+                msg = str(exc)
+                raise UnweaveError(msg if msg.startswith(str(path)) else f"{path}: {msg}") \
+                    from None
     mixture, rate = read_audio(path)
     inputs = {}
     if separator.assumptions.needs_references:

@@ -1,0 +1,110 @@
+"""Separating a long audio file block by block: memory depends on the chunk, not the song.
+
+The file is read a chunk at a time (soundfile seeks), each chunk is separated, neighbouring
+chunks are cross-faded exactly as :func:`unweave.methods.chunking.separate_in_chunks` does, and
+the finished samples are appended to temporary output files that are renamed into place only
+when every chunk has succeeded.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from unweave.audio import WRITE_SUBTYPES
+from unweave.errors import UnweaveError
+from unweave.methods.base import Separator
+from unweave.methods.chunking import _crossfade, chunk_starts
+
+
+def stream_length(path: Path) -> tuple[int, int] | None:
+    """``(sample_rate, frames)`` when ``path`` can be read block by block (a seekable file
+    soundfile knows, checked as :func:`unweave.audio.read_audio` checks it), else None."""
+    from unweave.audio import PYAV_SUFFIXES, _check_not_truncated, _check_readable
+
+    path = Path(path)
+    if path.suffix.lower() in PYAV_SUFFIXES:
+        return None
+    _check_readable(path)
+    try:
+        with sf.SoundFile(str(path)) as f:
+            _check_not_truncated(path, f)
+            if not f.seekable() or f.frames <= 0 or f.channels < 1:
+                return None
+            return f.samplerate, f.frames
+    except (sf.LibsndfileError, RuntimeError, OSError):
+        return None
+
+
+def stream_separate(separator: Separator, path: Path, out_dir: Path, fmt: str, bits: int,
+                    chunk_seconds: float, overlap_seconds: float, overwrite: bool,
+                    name_of: Callable[[str], str]) -> list[Path]:
+    """Separate ``path`` into ``out_dir/<source>.<fmt>`` chunk by chunk; return the files."""
+    subtype = WRITE_SUBTYPES[(fmt, bits)]
+    with sf.SoundFile(str(path)) as f:
+        rate, channels, length = f.samplerate, f.channels, f.frames
+        chunk = max(int(chunk_seconds * rate), 1)
+        overlap = min(int(overlap_seconds * rate), chunk // 2)
+        starts = chunk_starts(length, chunk, overlap)
+        writers: dict[str, sf.SoundFile] = {}
+        temps: dict[str, Path] = {}
+        tails: dict[str, np.ndarray] = {}
+        pending_silence = 0
+        try:
+            for i, start in enumerate(starts):
+                stop = min(start + chunk, length)
+                f.seek(start)
+                piece = f.read(stop - start, dtype="float32", always_2d=True).T
+                if not np.all(np.isfinite(piece)):
+                    raise UnweaveError(f"{path}: contains NaN or infinite samples")
+                last = stop >= length
+                fade_in = overlap if i > 0 else 0
+                fade_out = 0 if last else overlap
+                if np.any(piece):
+                    estimates = separator(piece, rate).sources
+                else:
+                    if not writers:  # names unknown yet: remember how much silence
+                        pending_silence += (stop - start) - fade_out
+                        continue
+                    estimates = {k: np.zeros_like(piece) for k in writers}
+                if not writers:
+                    out_dir.mkdir(parents=True, exist_ok=True)
+                    for k in estimates:
+                        target = out_dir / f"{name_of(k)}.{fmt}"
+                        if target.exists() and not overwrite:
+                            raise UnweaveError(f"{target}: exists (use --force to overwrite)")
+                        temps[k] = target.with_name(f".{target.name}.{os.getpid()}.part")
+                        writers[k] = sf.SoundFile(str(temps[k]), "w", rate, channels, subtype,
+                                                  format=fmt.upper())
+                        if pending_silence:
+                            writers[k].write(np.zeros((pending_silence, channels), np.float32))
+                weight = _crossfade(stop - start, fade_in, fade_out)
+                for k, est in estimates.items():
+                    est = est * weight
+                    if fade_in and k in tails:
+                        est[:, :fade_in] += tails[k]
+                    body = est[:, : est.shape[1] - fade_out] if fade_out else est
+                    data = body.T if subtype == "FLOAT" else np.clip(body.T, -1, 1)
+                    writers[k].write(data)
+                    if fade_out:
+                        tails[k] = est[:, est.shape[1] - fade_out :]
+            if not writers:
+                raise UnweaveError(f"{path}: mixture is silent (all samples are zero)")
+            for w in writers.values():
+                w.close()
+            finals = []
+            for k, tmp in temps.items():
+                target = out_dir / f"{name_of(k)}.{fmt}"
+                os.replace(tmp, target)
+                finals.append(target)
+            return finals
+        except BaseException:
+            for w in writers.values():
+                w.close()
+            for tmp in temps.values():
+                Path(tmp).unlink(missing_ok=True)
+            raise
