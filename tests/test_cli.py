@@ -34,6 +34,11 @@ def run(capsys, *argv):
     return code, out, err
 
 
+def tracks_in(folder) -> list[str]:
+    """Track folders written (the hidden .unweave manifest folder left out)."""
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+
+
 def error_line(err: str) -> str:
     lines = [l for l in err.splitlines() if l.startswith("unweave: error:")]
     assert lines, err
@@ -59,10 +64,10 @@ def test_separate_writes_one_file_per_source_with_the_input_format(capsys, tmp_p
 def test_folder_and_glob_inputs(capsys, tmp_path, stereo, mono):
     out = tmp_path / "out"
     assert run(capsys, "separate", tmp_path, "-m", "hpss", "-o", out, "-q")[0] == 0
-    assert sorted(p.name for p in out.iterdir()) == ["song", "speech"]
+    assert tracks_in(out) == ["song", "speech"]
     code, _, _ = run(capsys, "separate", str(tmp_path / "s*.wav"), "-m", "hpss", "-o",
                      tmp_path / "out2", "-q")
-    assert code == 0 and len(list((tmp_path / "out2").iterdir())) == 2
+    assert code == 0 and len(tracks_in(tmp_path / "out2")) == 2
 
 
 def test_oracle_reads_references(capsys, tmp_path):
@@ -160,7 +165,7 @@ def test_one_bad_file_does_not_stop_the_batch(capsys, tmp_path, stereo, mono):
     code, _, err = run(capsys, "separate", stereo, bad, mono, "-m", "hpss", "-o", out)
     assert code == 2
     assert "bad.wav" in error_line(err) and "1 of 3 inputs failed" in err
-    assert sorted(p.name for p in out.iterdir()) == ["song", "speech"]
+    assert tracks_in(out) == ["song", "speech"]
 
 
 def test_same_track_names_do_not_overwrite_each_other(capsys, tmp_path, stereo):
@@ -169,7 +174,7 @@ def test_same_track_names_do_not_overwrite_each_other(capsys, tmp_path, stereo):
     twin = _wav(other / "song.wav", 0.1 * np.random.default_rng(9).standard_normal((2, 4000)))
     out = tmp_path / "out"
     assert run(capsys, "separate", stereo, twin, "-m", "hpss", "-o", out, "-q")[0] == 0
-    assert sorted(p.name for p in out.iterdir()) == ["song", "song-2"]
+    assert tracks_in(out) == ["song", "song-2"]
 
 
 def test_long_input_is_processed_in_chunks(capsys, tmp_path):
@@ -245,3 +250,31 @@ def test_long_files_stream_block_by_block_and_match_in_memory(capsys, tmp_path):
     expected = separate_in_chunks(get_method("hpss")(kernel=9), audio, 8000, 2.0, 0.5)
     np.testing.assert_allclose(streamed.T, expected["percussive"], atol=1e-5)
     assert not [p for p in (out / "long").iterdir() if p.name.startswith(".")]
+
+
+def test_rerun_skips_finished_tracks_and_redoes_changed_ones(capsys, tmp_path, stereo, mono):
+    out = tmp_path / "out"
+    assert run(capsys, "separate", stereo, mono, "-m", "hpss", "-o", out, "-q")[0] == 0
+    before = (out / "song" / "harmonic.wav").stat().st_mtime_ns
+    code, _, err = run(capsys, "separate", stereo, mono, "-m", "hpss", "-o", out, "-q")
+    assert code == 0 and "0 separated, 2 skipped" in err
+    assert (out / "song" / "harmonic.wav").stat().st_mtime_ns == before
+    # Other options: not the same work, so not skipped (and not overwritten without --force).
+    code, _, err = run(capsys, "separate", stereo, "-m", "hpss", "--kernel", 5, "-o", out)
+    assert code == 2 and "--force" in err
+    # A half-finished track (a stem lost, no manifest change) is redone with --force only.
+    (out / "speech" / "percussive.wav").unlink()
+    code, _, err = run(capsys, "separate", stereo, mono, "-m", "hpss", "-o", out, "-q")
+    assert code == 2 and "1 skipped" in err and "speech" in err
+
+
+def test_process_pool_gives_the_same_files(capsys, tmp_path, stereo, mono):
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert run(capsys, "separate", stereo, mono, "-m", "hpss", "-o", one, "-q")[0] == 0
+    assert run(capsys, "separate", stereo, mono, "-m", "hpss", "-o", two, "-q", "--jobs",
+               2)[0] == 0
+    for track in ("song", "speech"):
+        for stem in ("harmonic", "percussive"):
+            a, _ = sf.read(one / track / f"{stem}.wav")
+            b, _ = sf.read(two / track / f"{stem}.wav")
+            np.testing.assert_array_equal(a, b)

@@ -12,14 +12,11 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from unweave.audio import read_audio, read_sources, resample, write_audio
+from unweave.audio import read_audio
 from unweave.errors import UnweaveError
 from unweave.methods import available_methods, get_method
 from unweave.methods.base import Separator
-from unweave.methods.chunking import separate_in_chunks
-from unweave.paths import expand_inputs, safe_name, unique_track_names
+from unweave.paths import expand_inputs, unique_track_names
 
 EXIT_USAGE = 2
 OPTION_TYPES = {"int": int, "float": float, "str": str, "bool": bool}
@@ -95,103 +92,42 @@ def _prepare_outdir(outdir: Path) -> None:
         raise UnweaveError(f"{outdir}: output folder is not writable")
 
 
-def _references_for(ref_root: Path | None, track: str, sample_rate: int, n_samples: int):
-    if ref_root is None:
-        raise UnweaveError("this method is an oracle: give the true sources with --reference DIR")
-    folder = ref_root / track if (ref_root / track).is_dir() else ref_root
-    sources, rate = read_sources(folder)
-    out = {}
-    for name, audio in sources.items():
-        audio = resample(audio, rate, sample_rate)
-        if audio.shape[-1] < n_samples:
-            audio = np.pad(audio, ((0, 0), (0, n_samples - audio.shape[-1])))
-        out[name] = audio[:, :n_samples]
-    return out
-
-
-def separate_file(path: Path, track: str, separator: Separator, args) -> list[Path]:
-    """Separate one input file into ``OUTDIR/<track>/<source>.<format>``; return the files."""
-    out_dir = Path(args.out) / track
-    if out_dir.exists() and any(out_dir.iterdir()) and not args.force:
-        raise UnweaveError(f"{out_dir}: output exists (use --force to overwrite)")
-    if not separator.assumptions.needs_references and args.reference is None:
-        from unweave.streaming import stream_length, stream_separate
-
-        info = stream_length(path)
-        if info is not None and info[1] > args.chunk_seconds * info[0]:
-            # Long file: read, separate and write it block by block (bounded memory).
-            try:
-                return stream_separate(separator, path, out_dir, args.format, args.bits,
-                                       args.chunk_seconds, args.overlap_seconds, args.force,
-                                       lambda n: safe_name(n, "source"))
-            except UnweaveError as exc:
-                msg = str(exc)
-                raise UnweaveError(msg if msg.startswith(str(path)) else f"{path}: {msg}") \
-                    from None
-    mixture, rate = read_audio(path)
-    inputs = {}
-    if separator.assumptions.needs_references:
-        inputs["references"] = _references_for(args.reference, track, rate, mixture.shape[-1])
-    elif args.reference is not None and separator.name == "mixture":
-        inputs["references"] = _references_for(args.reference, track, rate, mixture.shape[-1])
-    try:
-        result = separate_in_chunks(separator, mixture, rate, args.chunk_seconds,
-                                    args.overlap_seconds, **inputs)
-    except UnweaveError as exc:
-        raise UnweaveError(f"{path}: {exc}") from None
-    created_dir = not out_dir.exists()
-    written: list[Path] = []
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for name, audio in result.sources.items():
-            target = out_dir / f"{safe_name(name, 'source')}.{args.format}"
-            written.append(write_audio(target, audio, rate, bits=args.bits, overwrite=args.force))
-    except BaseException:
-        for f in written:
-            f.unlink(missing_ok=True)
-        if created_dir and out_dir.exists() and not any(out_dir.iterdir()):
-            out_dir.rmdir()
-        raise
-    return written
-
-
 def cmd_separate(args) -> int:
+    from unweave.batch import Settings, Task, run_tasks
+
     cls = get_method(args.method)
-    separator = cls(**method_options(args))
+    options = method_options(args)
+    cls(**options)  # validate the options once, before any work
     if args.bits is None:
         args.bits = 32 if args.format == "wav" else 24
     if args.chunk_seconds <= 0 or args.overlap_seconds < 0:
         raise UnweaveError("--chunk-seconds must be > 0 and --overlap-seconds >= 0")
+    if args.jobs < 1:
+        raise UnweaveError("--jobs must be >= 1")
+    reference = None
     if args.reference is not None:
-        args.reference = Path(args.reference)
-        if not args.reference.exists():
-            raise UnweaveError(f"{args.reference}: no such reference folder or file")
+        reference = Path(args.reference)
+        if not reference.exists():
+            raise UnweaveError(f"{reference}: no such reference folder or file")
     files = expand_inputs(args.inputs)
     outdir = Path(args.out)
     _prepare_outdir(outdir)
-    from tqdm import tqdm
-
-    failed = 0
-    tracks = unique_track_names(files)
-    bar = tqdm(total=len(files), unit="file", disable=args.quiet or len(files) < 2,
-               file=sys.stderr, dynamic_ncols=True)
-    for path, track in zip(files, tracks):
-        bar.set_description(track[:30])
-        try:
-            written = separate_file(path, track, separator, args)
-            if not args.quiet:
-                bar.write(f"{path} -> {written[0].parent}/ ({', '.join(p.stem for p in written)})",
-                          file=sys.stderr)
-        except (UnweaveError, OSError, MemoryError) as exc:
-            failed += 1
-            text = str(exc) if isinstance(exc, UnweaveError) else f"{path}: {exc}"
-            bar.clear()
-            _report(text)
-        bar.update(1)
-    bar.close()
+    settings = Settings(str(outdir), args.force, args.format, args.bits,
+                        str(reference) if reference else None, args.chunk_seconds,
+                        args.overlap_seconds)
+    tasks = [Task(str(p), t, args.method, options, settings)
+             for p, t in zip(files, unique_track_names(files))]
+    outcomes = run_tasks(tasks, args.jobs, quiet=args.quiet)
+    failed = [o for o in outcomes if o.status == "failed"]
+    for o in failed:
+        _report(o.message)
+    if len(tasks) > 1 or any(o.status == "skipped" for o in outcomes):
+        counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "skipped", "failed")}
+        print(f"{counts['done']} separated, {counts['skipped']} skipped (already done), "
+              f"{counts['failed']} failed", file=sys.stderr)
     if failed:
-        if len(files) > 1:
-            _report(f"{failed} of {len(files)} inputs failed")
+        if len(tasks) > 1:
+            _report(f"{len(failed)} of {len(tasks)} inputs failed")
         return EXIT_USAGE
     return 0
 
@@ -386,6 +322,8 @@ def build_parser(method: str | None = None) -> OneLineParser:
                    help="process long audio in chunks of this length (bounded memory)")
     p.add_argument("--overlap-seconds", type=float, default=2.0,
                    help="cross-fade between chunks")
+    p.add_argument("-j", "--jobs", type=int, default=1,
+                   help="separate this many files at once (local process pool)")
     p.add_argument("-q", "--quiet", action="store_true")
     if method is not None:
         add_method_options(p, get_method(method))

@@ -1,0 +1,205 @@
+"""Many files: one task per input, run in this process or on a local process pool, resumable.
+
+A finished track gets a manifest, ``OUTDIR/.unweave/<track>.json``: the input's SHA-256, the
+method and its options and the files written (the track's own folder holds only its stems).
+A rerun skips tracks whose manifest matches and whose files are all there, so an interrupted
+batch loses no finished work and does no track twice; every file is written atomically, so
+nothing half-written is left behind. A failing track is reported with its error and the others
+go on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from unweave.atomic import write_text
+from unweave.audio import read_audio, read_sources, resample, write_audio
+from unweave.errors import UnweaveError
+from unweave.methods import get_method
+from unweave.methods.base import Separator
+from unweave.methods.chunking import separate_in_chunks
+from unweave.paths import safe_name
+
+MANIFESTS = ".unweave"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How outputs are written (the command's options that are not the method's)."""
+
+    out: str
+    force: bool = False
+    format: str = "wav"
+    bits: int = 32
+    reference: str | None = None
+    chunk_seconds: float = 60.0
+    overlap_seconds: float = 2.0
+
+
+@dataclass(frozen=True)
+class Task:
+    path: str
+    track: str
+    method: str
+    options: dict
+    settings: Settings
+
+
+@dataclass
+class Outcome:
+    task: Task
+    status: str  # "done", "skipped" or "failed"
+    message: str = ""
+    files: list[str] = field(default_factory=list)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fingerprint(task: Task, sha: str) -> dict:
+    s = task.settings
+    return {"input_sha256": sha, "method": task.method, "options": task.options,
+            "format": s.format, "bits": s.bits, "reference": s.reference,
+            "chunk_seconds": s.chunk_seconds, "overlap_seconds": s.overlap_seconds}
+
+
+def manifest_path(out: str | Path, track: str) -> Path:
+    return Path(out) / MANIFESTS / f"{track}.json"
+
+
+def _is_done(manifest_file: Path, out_dir: Path, fingerprint: dict) -> bool:
+    try:
+        manifest = json.loads(manifest_file.read_text())
+    except (OSError, ValueError):
+        return False
+    return (manifest.get("fingerprint") == fingerprint
+            and all((out_dir / f).is_file() for f in manifest.get("files", [])))
+
+
+def run_task(task: Task) -> Outcome:
+    """Separate one input (skipping it when a matching manifest says it is done)."""
+    path = Path(task.path)
+    out_dir = Path(task.settings.out) / task.track
+    manifest = manifest_path(task.settings.out, task.track)
+    try:
+        sha = file_sha256(path) if path.is_file() else ""
+        fingerprint = _fingerprint(task, sha)
+        if sha and not task.settings.force and _is_done(manifest, out_dir, fingerprint):
+            return Outcome(task, "skipped", f"{path}: already separated")
+        if out_dir.exists() and any(out_dir.iterdir()) and not task.settings.force:
+            raise UnweaveError(f"{out_dir}: output exists (use --force to overwrite)")
+        manifest.unlink(missing_ok=True)
+        separator = get_method(task.method)(**task.options)
+        written = separate_file(path, task.track, separator, task.settings)
+        manifest.parent.mkdir(exist_ok=True)
+        write_text(manifest, json.dumps(
+            {"fingerprint": fingerprint, "input": str(path), "files": [p.name for p in written]},
+            indent=1))
+        return Outcome(task, "done", f"{path} -> {out_dir}/", [str(p) for p in written])
+    except (UnweaveError, OSError, MemoryError) as exc:
+        text = str(exc) if isinstance(exc, UnweaveError) else f"{path}: {exc}"
+        return Outcome(task, "failed", text)
+
+
+def run_tasks(tasks: list[Task], jobs: int = 1, quiet: bool = False) -> list[Outcome]:
+    """Run every task (``jobs`` > 1: a local process pool); a progress bar with ETA."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(tasks), unit="file", disable=quiet or len(tasks) < 2,
+               file=sys.stderr, dynamic_ncols=True)
+    outcomes: list[Outcome | None] = [None] * len(tasks)
+
+    def note(i: int, outcome: Outcome):
+        outcomes[i] = outcome
+        if outcome.status == "done" and not quiet:
+            bar.write(outcome.message, file=sys.stderr)
+        bar.update(1)
+
+    if jobs == 1 or len(tasks) == 1:
+        for i, task in enumerate(tasks):
+            bar.set_description(task.track[:30])
+            note(i, run_task(task))
+    else:
+        import multiprocessing
+
+        # "spawn": workers start clean (no threads or torch state inherited from this process).
+        with ProcessPoolExecutor(max_workers=jobs,
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(run_task, t): i for i, t in enumerate(tasks)}
+            for future in as_completed(futures):
+                note(futures[future], future.result())
+    bar.close()
+    return outcomes
+
+
+def _references_for(ref_root: Path | None, track: str, sample_rate: int, n_samples: int):
+    if ref_root is None:
+        raise UnweaveError("this method is an oracle: give the true sources with --reference DIR")
+    folder = ref_root / track if (ref_root / track).is_dir() else ref_root
+    sources, rate = read_sources(folder)
+    out = {}
+    for name, audio in sources.items():
+        audio = resample(audio, rate, sample_rate)
+        if audio.shape[-1] < n_samples:
+            audio = np.pad(audio, ((0, 0), (0, n_samples - audio.shape[-1])))
+        out[name] = audio[:, :n_samples]
+    return out
+
+
+def separate_file(path: Path, track: str, separator: Separator, args: Settings) -> list[Path]:
+    """Separate one input file into ``OUTDIR/<track>/<source>.<format>``; return the files."""
+    out_dir = Path(args.out) / track
+    reference = Path(args.reference) if args.reference else None
+    if not separator.assumptions.needs_references and reference is None:
+        from unweave.streaming import stream_length, stream_separate
+
+        info = stream_length(path)
+        if info is not None and info[1] > args.chunk_seconds * info[0]:
+            # Long file: read, separate and write it block by block (bounded memory).
+            try:
+                return stream_separate(separator, path, out_dir, args.format, args.bits,
+                                       args.chunk_seconds, args.overlap_seconds, args.force,
+                                       lambda n: safe_name(n, "source"))
+            except UnweaveError as exc:
+                msg = str(exc)
+                raise UnweaveError(msg if msg.startswith(str(path)) else f"{path}: {msg}") \
+                    from None
+    mixture, rate = read_audio(path)
+    inputs = {}
+    if separator.assumptions.needs_references:
+        inputs["references"] = _references_for(reference, track, rate, mixture.shape[-1])
+    elif reference is not None and separator.name == "mixture":
+        inputs["references"] = _references_for(reference, track, rate, mixture.shape[-1])
+    try:
+        result = separate_in_chunks(separator, mixture, rate, args.chunk_seconds,
+                                    args.overlap_seconds, **inputs)
+    except UnweaveError as exc:
+        raise UnweaveError(f"{path}: {exc}") from None
+    created_dir = not out_dir.exists()
+    written: list[Path] = []
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, audio in result.sources.items():
+            target = out_dir / f"{safe_name(name, 'source')}.{args.format}"
+            written.append(write_audio(target, audio, rate, bits=args.bits, overwrite=args.force))
+    except BaseException:
+        for f in written:
+            f.unlink(missing_ok=True)
+        if created_dir and out_dir.exists() and not any(out_dir.iterdir()):
+            out_dir.rmdir()
+        raise
+    return written
+
+
