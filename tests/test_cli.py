@@ -278,3 +278,38 @@ def test_process_pool_gives_the_same_files(capsys, tmp_path, stereo, mono):
             a, _ = sf.read(one / track / f"{stem}.wav")
             b, _ = sf.read(two / track / f"{stem}.wav")
             np.testing.assert_array_equal(a, b)
+
+
+def test_killed_batch_resumes_without_losing_or_repeating_work(tmp_path):
+    """Kill a batch midway (SIGKILL), rerun it: every output complete, no half-written or
+    temporary file, and no track separated twice."""
+    import signal
+    import time
+
+    rng = np.random.default_rng(11)
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for i in range(6):
+        _wav(inputs / f"t{i}.wav", 0.1 * rng.standard_normal((2, 16000 * 4)))
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "unweave", "separate", str(inputs), "-m", "repet-sim", "-o",
+           str(out), "-q"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    manifests = out / ".unweave"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        done = [p for p in manifests.glob("*.json")] if manifests.exists() else []
+        if sum('"done"' in p.read_text() for p in done) >= 2:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    finished = sum('"done"' in p.read_text() for p in manifests.glob("*.json"))
+    assert 2 <= finished < 6
+    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{6 - finished} separated, {finished} skipped" in rerun.stderr
+    for i in range(6):
+        files = sorted(p.name for p in (out / f"t{i}").iterdir())
+        assert files == ["accompaniment.wav", "vocals.wav"]
+        assert sf.info(out / f"t{i}" / "vocals.wav").frames == 16000 * 4

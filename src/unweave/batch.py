@@ -79,12 +79,15 @@ def manifest_path(out: str | Path, track: str) -> Path:
     return Path(out) / MANIFESTS / f"{track}.json"
 
 
-def _is_done(manifest_file: Path, out_dir: Path, fingerprint: dict) -> bool:
+def _read_manifest(manifest_file: Path) -> dict:
     try:
-        manifest = json.loads(manifest_file.read_text())
+        return json.loads(manifest_file.read_text())
     except (OSError, ValueError):
-        return False
-    return (manifest.get("fingerprint") == fingerprint
+        return {}
+
+
+def _is_done(manifest: dict, out_dir: Path, fingerprint: dict) -> bool:
+    return (manifest.get("status") == "done" and manifest.get("fingerprint") == fingerprint
             and all((out_dir / f).is_file() for f in manifest.get("files", [])))
 
 
@@ -96,19 +99,33 @@ def run_task(task: Task) -> Outcome:
     try:
         sha = file_sha256(path) if path.is_file() else ""
         fingerprint = _fingerprint(task, sha)
-        if sha and not task.settings.force and _is_done(manifest, out_dir, fingerprint):
+        previous = _read_manifest(manifest)
+        if sha and not task.settings.force and _is_done(previous, out_dir, fingerprint):
             return Outcome(task, "skipped", f"{path}: already separated")
-        if out_dir.exists() and any(out_dir.iterdir()) and not task.settings.force:
-            raise UnweaveError(f"{out_dir}: output exists (use --force to overwrite)")
-        manifest.unlink(missing_ok=True)
+        interrupted = (previous.get("status") == "running"
+                       and previous.get("fingerprint") == fingerprint)
+        if out_dir.exists() and any(out_dir.iterdir()):
+            if not (task.settings.force or interrupted):
+                raise UnweaveError(f"{out_dir}: output exists (use --force to overwrite)")
+            if interrupted:  # the same work died half-way: its files are ours to replace
+                for stale in out_dir.iterdir():
+                    if stale.is_file():
+                        stale.unlink()
         separator = get_method(task.method)(**task.options)
-        written = separate_file(path, task.track, separator, task.settings)
         manifest.parent.mkdir(exist_ok=True)
+        write_text(manifest, json.dumps({"status": "running", "fingerprint": fingerprint,
+                                         "input": str(path)}, indent=1))
+        written = separate_file(path, task.track, separator, task.settings)
         write_text(manifest, json.dumps(
-            {"fingerprint": fingerprint, "input": str(path), "files": [p.name for p in written]},
-            indent=1))
+            {"status": "done", "fingerprint": fingerprint, "input": str(path),
+             "files": [p.name for p in written]}, indent=1))
         return Outcome(task, "done", f"{path} -> {out_dir}/", [str(p) for p in written])
     except (UnweaveError, OSError, MemoryError) as exc:
+        # A failure (not a kill) leaves no trace of the attempt: nothing to resume.
+        if _read_manifest(manifest).get("status") == "running":
+            manifest.unlink(missing_ok=True)
+            if manifest.parent.exists() and not any(manifest.parent.iterdir()):
+                manifest.parent.rmdir()
         text = str(exc) if isinstance(exc, UnweaveError) else f"{path}: {exc}"
         return Outcome(task, "failed", text)
 
