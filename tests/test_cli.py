@@ -313,3 +313,32 @@ def test_killed_batch_resumes_without_losing_or_repeating_work(tmp_path):
         files = sorted(p.name for p in (out / f"t{i}").iterdir())
         assert files == ["accompaniment.wav", "vocals.wav"]
         assert sf.info(out / f"t{i}" / "vocals.wav").frames == 16000 * 4
+
+
+def test_report_pages_with_players_spectrograms_scores_and_escaped_names(capsys, tmp_path):
+    rng = np.random.default_rng(12)
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    refs = tmp_path / "refs"
+    hostile = "<img src=x onerror=alert(1)>"  # '/' cannot be in a file name
+    for name in ("calm", hostile):
+        a, b = 0.1 * rng.standard_normal((2, 2, 16000 * 3))
+        _wav(inputs / f"{name}.wav", a + b)
+        (refs / name).mkdir(parents=True)
+        _wav(refs / name / "harmonic.wav", a, subtype="FLOAT")
+        _wav(refs / name / "percussive.wav", b, subtype="FLOAT")
+    out = tmp_path / "out"
+    assert run(capsys, "separate", inputs, "-m", "hpss", "-o", out, "-q")[0] == 0
+    code, text, err = run(capsys, "report", out, "--reference", refs)
+    assert code == 0, err
+    index = (out / "report" / "index.html").read_text()
+    assert "calm" in index and "&lt;img src=x" in index and "<img src=x" not in index
+    assert "http" not in index
+    pages = [p for p in (out / "report").glob("*.html") if p.name != "index.html"]
+    assert len(pages) == 2
+    for page in pages:
+        html_text = page.read_text()
+        assert html_text.count("<audio") == 3  # the mixture and two estimates
+        assert "<img src=x" not in html_text and "SDR" in html_text
+    assert len(list((out / "report" / "img").rglob("*.png"))) == 6
+    assert run(capsys, "report", out)[0] == 2  # exists: --force needed

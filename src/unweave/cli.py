@@ -1,4 +1,4 @@
-"""The ``unweave`` command: separate | evaluate | train | methods | demo.
+"""The ``unweave`` command: separate | evaluate | train | report | methods | demo.
 
 User mistakes (missing files, bad options, unusable input) print one line ``unweave: error:
 ...`` and exit with status 2; nothing is written in their place.
@@ -258,6 +258,19 @@ def _train_network(model: str, args) -> int:
     return 0
 
 
+# --- report -----------------------------------------------------------------------------------
+
+def cmd_report(args) -> int:
+    from unweave.report_build import build_report
+
+    reference = Path(args.reference) if args.reference else None
+    if reference is not None and not reference.exists():
+        raise UnweaveError(f"{reference}: no such reference folder")
+    index = build_report(Path(args.results), reference, args.force)
+    print(f"report written: {index}")
+    return 0
+
+
 # --- methods ----------------------------------------------------------------------------------
 
 def cmd_methods(args) -> int:
@@ -379,6 +392,14 @@ def build_parser(method: str | None = None) -> OneLineParser:
     p.add_argument("--adversarial", type=float, default=0.1,
                    help="networks: weight of the adversarial loss with --unpaired")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("report", help="HTML pages with players, spectrograms and scores",
+                       description="Pages for the tracks 'unweave separate' wrote into "
+                       "RESULTS_DIR: players, spectrograms, and scores with --reference.")
+    p.add_argument("results", metavar="RESULTS_DIR")
+    p.add_argument("--reference", help="true sources: a track folder or a data set folder")
+    p.add_argument("--force", action="store_true", help="replace RESULTS_DIR/report")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("methods", help="list the methods and what each assumes")
     p.add_argument("name", nargs="?", help="show one method's options")

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+import numpy as np
+
 from unweave.atomic import write_text
 
 STYLE = """
@@ -21,6 +23,8 @@ table{border-collapse:collapse;margin:.5rem 0} td,th{padding:.2rem .6rem;border:
 th{background:#f4f4f4;text-align:left}
 .player{display:flex;align-items:center;gap:1rem;margin:.3rem 0}
 .player span{min-width:10rem} .note{color:#555}
+figure{display:inline-block;margin:.4rem} figure img{width:28rem;border:1px solid #ccc}
+figcaption{font-size:.85rem;color:#444}
 """
 
 
@@ -32,6 +36,8 @@ class Section:
     players: list[tuple[str, Path]] = field(default_factory=list)
     table: list[list[str]] = field(default_factory=list)  # first row is the header
     note: str = ""
+    images: list[tuple[str, Path]] = field(default_factory=list)  # (caption, PNG file)
+    links: list[tuple[str, Path]] = field(default_factory=list)  # (text, page)
 
 
 def _table(rows: list[list[str]]) -> str:
@@ -58,6 +64,15 @@ def render_page(title: str, sections: list[Section], base: Path, intro: str = ""
             rel = quote(Path(os.path.relpath(path, base)).as_posix())
             parts.append(f'<div class=player><span>{html.escape(label)}</span>'
                          f'<audio controls preload=none src="{html.escape(rel)}"></audio></div>')
+        for caption, path in s.images:
+            rel = html.escape(quote(Path(os.path.relpath(path, base)).as_posix()))
+            parts.append(f'<figure><img src="{rel}" alt="{html.escape(caption)}">'
+                         f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+        if s.links:
+            items = "".join(
+                f'<li><a href="{html.escape(quote(Path(os.path.relpath(p, base)).as_posix()))}">'
+                f"{html.escape(text)}</a></li>" for text, p in s.links)
+            parts.append(f"<ul>{items}</ul>")
         parts.append(_table(s.table))
     parts.append("</body></html>")
     return "\n".join(parts)
@@ -67,3 +82,30 @@ def write_page(path: Path, title: str, sections: list[Section], intro: str = "")
     """Write the page atomically to ``path``."""
     path = Path(path)
     return write_text(path, render_page(title, sections, path.parent, intro))
+
+
+def spectrogram_png(audio: np.ndarray, sample_rate: int, path: Path, width: int = 900,
+                    height: int = 256, floor_db: float = 80.0) -> Path:
+    """A spectrogram picture of ``audio`` ``(channels, samples)`` (channel mean, dB, low
+    frequencies at the bottom), written atomically as PNG."""
+    from PIL import Image
+
+    from unweave.atomic import atomic_path
+    from unweave.spectral import STFTConfig, stft
+
+    mag = np.abs(stft(np.asarray(audio, np.float32).mean(axis=0), STFTConfig(2048, 512)))
+    bins = mag.shape[0] - 1
+    mag = mag[:bins].reshape(height, bins // height, -1).mean(axis=1) if bins % height == 0 \
+        else mag[:height]
+    cols = np.linspace(0, mag.shape[1] - 1, min(width, mag.shape[1])).astype(int)
+    db = 20 * np.log10(mag[:, cols] + 1e-9)
+    level = np.clip((db - (db.max() - floor_db)) / floor_db, 0, 1)[::-1]
+    anchors = np.array([[20, 12, 60], [90, 30, 120], [200, 60, 90], [250, 170, 60],
+                        [252, 250, 190]], float)
+    pos = level * (len(anchors) - 1)
+    lo = np.floor(pos).astype(int).clip(0, len(anchors) - 2)
+    frac = (pos - lo)[..., None]
+    rgb = (anchors[lo] * (1 - frac) + anchors[lo + 1] * frac).astype(np.uint8)
+    with atomic_path(path) as tmp:
+        Image.fromarray(rgb, "RGB").save(tmp, format="PNG")
+    return path

@@ -1,0 +1,99 @@
+"""``unweave report RESULTS_DIR``: pages to look at and listen to what ``separate`` wrote.
+
+For each track folder: players for the input mixture (found through the batch manifest) and
+every estimate, their spectrograms, and with ``--reference`` the scores (BSS Eval v4 medians)
+and the mixture's score as the lower bound. An index lists the tracks, best-scored first.
+Pages link only to files on disk (relative paths): no scripts, no network.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+from unweave.audio import AUDIO_FILE_SUFFIXES, read_audio
+from unweave.batch import manifest_path
+from unweave.errors import UnweaveError
+from unweave.paths import safe_name
+from unweave.report import Section, spectrogram_png, write_page
+
+
+def _tracks(results: Path) -> list[Path]:
+    return sorted(p for p in results.iterdir() if p.is_dir() and not p.name.startswith(".")
+                  and p.name != "report" and any(f.suffix.lower() in AUDIO_FILE_SUFFIXES
+                                                 for f in p.iterdir()))
+
+
+def build_report(results: Path, reference: Path | None = None, force: bool = False) -> Path:
+    """Write ``results/report/index.html`` and one page per track; return the index."""
+    results = Path(results)
+    if not results.is_dir():
+        raise UnweaveError(f"{results}: no such results folder")
+    tracks = _tracks(results)
+    if not tracks:
+        raise UnweaveError(f"{results}: holds no separated tracks")
+    out = results / "report"
+    if out.exists():
+        if not force:
+            raise UnweaveError(f"{out}: exists (use --force to overwrite)")
+        shutil.rmtree(out)
+    (out / "img").mkdir(parents=True)
+    index_rows = []
+    for track in tracks:
+        index_rows.append(_track_page(track, out, reference))
+    index_rows.sort(key=lambda r: -r[1] if not math.isnan(r[1]) else math.inf)
+    header = ["track", "mean SDR over sources (dB)"]
+    table = [header] + [[name, "" if math.isnan(score) else f"{score:.2f}"]
+                        for name, score, _ in index_rows]
+    links = [(name, page) for name, _, page in index_rows]
+    return write_page(out / "index.html", f"unweave report: {results.name}",
+                      [Section("Tracks (best first when scored)", links=links, table=table)])
+
+
+def _track_page(track: Path, out: Path, reference: Path | None) -> tuple[str, float, Path]:
+    name = track.name
+    img_dir = out / "img" / safe_name(name)
+    img_dir.mkdir(parents=True, exist_ok=True)
+    sections = []
+    mixture_file = None
+    try:
+        manifest = json.loads(manifest_path(track.parent, name).read_text())
+        candidate = Path(manifest.get("input", ""))
+        mixture_file = candidate if candidate.is_file() else None
+    except (OSError, ValueError):
+        pass
+    if mixture_file is not None:
+        audio, rate = read_audio(mixture_file)
+        png = spectrogram_png(audio, rate, img_dir / "mixture.png")
+        sections.append(Section("Mixture", [("mixture", mixture_file)],
+                                images=[("mixture spectrogram", png)]))
+    stems = sorted(f for f in track.iterdir() if f.suffix.lower() in AUDIO_FILE_SUFFIXES)
+    players, images = [], []
+    for stem in stems:
+        audio, rate = read_audio(stem)
+        players.append((stem.stem, stem))
+        images.append((f"{stem.stem} spectrogram", spectrogram_png(
+            audio, rate, img_dir / f"{safe_name(stem.stem)}.png")))
+    sections.append(Section("Estimates", players, images=images))
+    score = math.nan
+    if reference is not None:
+        from unweave.evaluation import TrackPair, evaluate_pair
+
+        ref = reference / name if (reference / name).exists() else reference
+        try:
+            result = evaluate_pair(TrackPair(name, ref, track), "v4", 1.0, 1.0, ("mixture",))
+            medians = result["estimate"].medians()
+            base = result["mixture"].medians()
+            rows = [["source", "SDR", "SIR", "SAR", "ISR", "mixture SDR"]]
+            for src, m in medians.items():
+                rows.append([src] + [f"{m[k]:.2f}" for k in ("SDR", "SIR", "SAR", "ISR")]
+                            + [f"{base[src]['SDR']:.2f}"])
+            sections.append(Section("Scores (BSS Eval v4, median over 1 s windows)",
+                                    table=rows))
+            score = sum(m["SDR"] for m in medians.values()) / len(medians)
+        except UnweaveError as exc:
+            sections.append(Section("Scores", note=f"not scored: {exc}"))
+    page = write_page(out / f"{safe_name(name)}.html", f"unweave report: {name}", sections)
+    return name, score, page
