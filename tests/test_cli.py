@@ -217,7 +217,8 @@ def test_demo_writes_a_page(capsys, tmp_path):
     code, out, err = run(capsys, "demo", "--out", tmp_path / "demo", "-q")
     assert code == 0, err
     page = (tmp_path / "demo" / "index.html").read_text()
-    assert page.count("<audio") >= 12 and "http" not in page
+    assert page.count("<audio") >= 20 and "http" not in page
+    assert "four talkers: DUET" in page and "cocktail party" in page
     code, _, err = run(capsys, "demo", "--out", tmp_path / "demo", "-q")
     assert code == 2 and "--force" in error_line(err)
 

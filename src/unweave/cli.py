@@ -301,7 +301,9 @@ def cmd_methods(args) -> int:
 def cmd_demo(args) -> int:
     from unweave.demo import run_demo
 
-    page = run_demo(Path(args.out), force=args.force, quiet=args.quiet)
+    data = Path(args.data) if args.data else Path("../shared/data")
+    page = run_demo(Path(args.out), force=args.force, quiet=args.quiet,
+                    data=data if data.is_dir() else None)
     print(f"demo written: {page}")
     return 0
 
@@ -407,6 +409,8 @@ def build_parser(method: str | None = None) -> OneLineParser:
 
     p = sub.add_parser("demo", help="separate a synthesised example and write an HTML page")
     p.add_argument("--out", default="demo_output")
+    p.add_argument("--data", help="shared data folder for real talkers and rooms "
+                   "(default: ../shared/data when present; else synthesised)")
     p.add_argument("--force", action="store_true")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_demo)
