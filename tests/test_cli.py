@@ -343,3 +343,19 @@ def test_report_pages_with_players_spectrograms_scores_and_escaped_names(capsys,
         assert "<img src=x" not in html_text and "SDR" in html_text
     assert len(list((out / "report" / "img").rglob("*.png"))) == 6
     assert run(capsys, "report", out)[0] == 2  # exists: --force needed
+
+
+def test_ray_backend_gives_the_same_outputs_as_the_process_pool(capsys, tmp_path, stereo, mono):
+    pytest.importorskip("ray")
+    pool, on_ray = tmp_path / "pool", tmp_path / "ray"
+    assert run(capsys, "separate", stereo, mono, "-m", "hpss", "-o", pool, "-q", "--jobs",
+               2)[0] == 0
+    code, _, err = run(capsys, "separate", stereo, mono, "-m", "hpss", "-o", on_ray, "-q",
+                       "--backend", "ray")
+    assert code == 0, err
+    assert "2 separated, 0 skipped" in err
+    for track in ("song", "speech"):
+        for stem in ("harmonic", "percussive"):
+            a, _ = sf.read(pool / track / f"{stem}.wav")
+            b, _ = sf.read(on_ray / track / f"{stem}.wav")
+            np.testing.assert_array_equal(a, b)

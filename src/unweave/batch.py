@@ -130,8 +130,11 @@ def run_task(task: Task) -> Outcome:
         return Outcome(task, "failed", text)
 
 
-def run_tasks(tasks: list[Task], jobs: int = 1, quiet: bool = False) -> list[Outcome]:
-    """Run every task (``jobs`` > 1: a local process pool); a progress bar with ETA."""
+def run_tasks(tasks: list[Task], jobs: int = 1, quiet: bool = False, backend: str = "local",
+              address: str | None = None) -> list[Outcome]:
+    """Run every task: in this process, on a local process pool (``jobs`` > 1), or as one Ray
+    task per track (``backend="ray"``; ``address`` of a running cluster, else a local
+    instance bound to the loopback interface). A progress bar with ETA."""
     from tqdm import tqdm
 
     bar = tqdm(total=len(tasks), unit="file", disable=quiet or len(tasks) < 2,
@@ -144,7 +147,9 @@ def run_tasks(tasks: list[Task], jobs: int = 1, quiet: bool = False) -> list[Out
             bar.write(outcome.message, file=sys.stderr)
         bar.update(1)
 
-    if jobs == 1 or len(tasks) == 1:
+    if backend == "ray":
+        _run_on_ray(tasks, address, note)
+    elif jobs == 1 or len(tasks) == 1:
         for i, task in enumerate(tasks):
             bar.set_description(task.track[:30])
             note(i, run_task(task))
@@ -159,6 +164,35 @@ def run_tasks(tasks: list[Task], jobs: int = 1, quiet: bool = False) -> list[Out
                 note(futures[future], future.result())
     bar.close()
     return outcomes
+
+
+def _run_on_ray(tasks: list[Task], address: str | None, note) -> None:
+    try:
+        import ray
+    except ImportError:
+        raise UnweaveError("--backend ray needs the 'ray' package (pip install "
+                           "'unweave[cluster]')") from None
+    started = not ray.is_initialized()
+    if started:
+        try:
+            if address:
+                ray.init(address=address, log_to_driver=False, configure_logging=False)
+            else:  # a private local instance, reachable from this machine only
+                ray.init(include_dashboard=False, _node_ip_address="127.0.0.1",
+                         log_to_driver=False, configure_logging=False)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise UnweaveError(f"cannot start or reach Ray ({str(exc).splitlines()[0]})") \
+                from None
+    try:
+        remote = ray.remote(run_task)
+        refs = {remote.remote(t): i for i, t in enumerate(tasks)}
+        pending = list(refs)
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            note(refs[done[0]], ray.get(done[0]))
+    finally:
+        if started:
+            ray.shutdown()
 
 
 def _references_for(ref_root: Path | None, track: str, sample_rate: int, n_samples: int):

@@ -117,7 +117,8 @@ def cmd_separate(args) -> int:
                         args.overlap_seconds)
     tasks = [Task(str(p), t, args.method, options, settings)
              for p, t in zip(files, unique_track_names(files))]
-    outcomes = run_tasks(tasks, args.jobs, quiet=args.quiet)
+    outcomes = run_tasks(tasks, args.jobs, quiet=args.quiet, backend=args.backend,
+                         address=args.address)
     failed = [o for o in outcomes if o.status == "failed"]
     for o in failed:
         _report(o.message)
@@ -339,6 +340,10 @@ def build_parser(method: str | None = None) -> OneLineParser:
                    help="cross-fade between chunks")
     p.add_argument("-j", "--jobs", type=int, default=1,
                    help="separate this many files at once (local process pool)")
+    p.add_argument("--backend", choices=["local", "ray"], default="local",
+                   help="ray: one task per track on a Ray cluster (--address) or a private "
+                   "local Ray instance")
+    p.add_argument("--address", help="address of a running Ray cluster (with --backend ray)")
     p.add_argument("-q", "--quiet", action="store_true")
     if method is not None:
         add_method_options(p, get_method(method))
