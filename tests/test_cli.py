@@ -341,7 +341,8 @@ def test_report_pages_with_players_spectrograms_scores_and_escaped_names(capsys,
         html_text = page.read_text()
         assert html_text.count("<audio") == 3  # the mixture and two estimates
         assert "<img src=x" not in html_text and "SDR" in html_text
-    assert len(list((out / "report" / "img").rglob("*.png"))) == 6
+    # Per track: the mixture's spectrogram, and each estimate's spectrogram and mask.
+    assert len(list((out / "report" / "img").rglob("*.png"))) == 2 * (1 + 2 * 2)
     assert run(capsys, "report", out)[0] == 2  # exists: --force needed
 
 

@@ -84,22 +84,43 @@ def write_page(path: Path, title: str, sections: list[Section], intro: str = "")
     return write_text(path, render_page(title, sections, path.parent, intro))
 
 
-def spectrogram_png(audio: np.ndarray, sample_rate: int, path: Path, width: int = 900,
-                    height: int = 256, floor_db: float = 80.0) -> Path:
-    """A spectrogram picture of ``audio`` ``(channels, samples)`` (channel mean, dB, low
-    frequencies at the bottom), written atomically as PNG."""
-    from PIL import Image
-
-    from unweave.atomic import atomic_path
+def _magnitude(audio: np.ndarray, height: int) -> np.ndarray:
+    """``(height, frames)`` magnitude of the channel mean (bins averaged in groups)."""
     from unweave.spectral import STFTConfig, stft
 
     mag = np.abs(stft(np.asarray(audio, np.float32).mean(axis=0), STFTConfig(2048, 512)))
     bins = mag.shape[0] - 1
-    mag = mag[:bins].reshape(height, bins // height, -1).mean(axis=1) if bins % height == 0 \
+    return mag[:bins].reshape(height, bins // height, -1).mean(axis=1) if bins % height == 0 \
         else mag[:height]
+
+
+def spectrogram_png(audio: np.ndarray, sample_rate: int, path: Path, width: int = 900,
+                    height: int = 256, floor_db: float = 80.0) -> Path:
+    """A spectrogram picture of ``audio`` ``(channels, samples)`` (channel mean, dB, low
+    frequencies at the bottom), written atomically as PNG."""
+    mag = _magnitude(audio, height)
     cols = np.linspace(0, mag.shape[1] - 1, min(width, mag.shape[1])).astype(int)
     db = 20 * np.log10(mag[:, cols] + 1e-9)
-    level = np.clip((db - (db.max() - floor_db)) / floor_db, 0, 1)[::-1]
+    return _save_png(np.clip((db - (db.max() - floor_db)) / floor_db, 0, 1)[::-1], path)
+
+
+def mask_png(estimate: np.ndarray, mixture: np.ndarray, path: Path, width: int = 900,
+             height: int = 256) -> Path:
+    """The effective mask ``|estimate| / |mixture|`` (0 to 1) as a PNG, low frequencies at
+    the bottom."""
+    est, mix = _magnitude(estimate, height), _magnitude(mixture, height)
+    n = min(est.shape[1], mix.shape[1])
+    cols = np.linspace(0, n - 1, min(width, n)).astype(int)
+    ratio = est[:, cols] / np.maximum(mix[:, cols], 1e-9 * max(mix.max(), 1e-12))
+    return _save_png(np.clip(ratio, 0, 1)[::-1], path)
+
+
+def _save_png(level: np.ndarray, path: Path) -> Path:
+    """Values in [0, 1] ``(rows, cols)`` through a dark-to-bright colour map, atomically."""
+    from PIL import Image
+
+    from unweave.atomic import atomic_path
+
     anchors = np.array([[20, 12, 60], [90, 30, 120], [200, 60, 90], [250, 170, 60],
                         [252, 250, 190]], float)
     pos = level * (len(anchors) - 1)

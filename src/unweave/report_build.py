@@ -17,7 +17,7 @@ from unweave.audio import AUDIO_FILE_SUFFIXES, read_audio
 from unweave.batch import manifest_path
 from unweave.errors import UnweaveError
 from unweave.paths import safe_name
-from unweave.report import Section, spectrogram_png, write_page
+from unweave.report import Section, mask_png, spectrogram_png, write_page
 
 
 def _tracks(results: Path) -> list[Path]:
@@ -64,9 +64,10 @@ def _track_page(track: Path, out: Path, reference: Path | None) -> tuple[str, fl
         mixture_file = candidate if candidate.is_file() else None
     except (OSError, ValueError):
         pass
+    mixture = None
     if mixture_file is not None:
-        audio, rate = read_audio(mixture_file)
-        png = spectrogram_png(audio, rate, img_dir / "mixture.png")
+        mixture, rate = read_audio(mixture_file)
+        png = spectrogram_png(mixture, rate, img_dir / "mixture.png")
         sections.append(Section("Mixture", [("mixture", mixture_file)],
                                 images=[("mixture spectrogram", png)]))
     stems = sorted(f for f in track.iterdir() if f.suffix.lower() in AUDIO_FILE_SUFFIXES)
@@ -76,6 +77,9 @@ def _track_page(track: Path, out: Path, reference: Path | None) -> tuple[str, fl
         players.append((stem.stem, stem))
         images.append((f"{stem.stem} spectrogram", spectrogram_png(
             audio, rate, img_dir / f"{safe_name(stem.stem)}.png")))
+        if mixture is not None and mixture.shape == audio.shape:
+            images.append((f"{stem.stem} mask (|estimate| / |mixture|)", mask_png(
+                audio, mixture, img_dir / f"{safe_name(stem.stem)}.mask.png")))
     sections.append(Section("Estimates", players, images=images))
     score = math.nan
     if reference is not None:
