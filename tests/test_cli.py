@@ -334,7 +334,8 @@ def test_report_pages_with_players_spectrograms_scores_and_escaped_names(capsys,
     assert code == 0, err
     index = (out / "report" / "index.html").read_text()
     assert "calm" in index and "&lt;img src=x" in index and "<img src=x" not in index
-    assert "http" not in index
+    assert "http" not in index.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "<svg" in index and index.count("<circle") >= 3 + 2 * 2 * 3  # legend + dots
     pages = [p for p in (out / "report").glob("*.html") if p.name != "index.html"]
     assert len(pages) == 2
     for page in pages:

@@ -51,10 +51,10 @@ def test_report_pages_load_in_headless_chromium(tmp_path, capsys):
             for page_file in pages:
                 page = browser.new_page()
                 problems, requests = [], []
-                page.on("console", lambda m: problems.append(m.text) if m.type == "error"
-                        else None)
-                page.on("pageerror", lambda e: problems.append(str(e)))
-                page.on("request", lambda r: requests.append(r.url))
+                page.on("console", lambda m, out=problems: out.append(m.text)
+                        if m.type == "error" else None)
+                page.on("pageerror", lambda e, out=problems: out.append(str(e)))
+                page.on("request", lambda r, out=requests: out.append(r.url))
                 page.goto(page_file.as_uri())
                 result = page.evaluate(CHECK)
                 assert not problems, (page_file.name, problems)

@@ -38,6 +38,7 @@ class Section:
     note: str = ""
     images: list[tuple[str, Path]] = field(default_factory=list)  # (caption, PNG file)
     links: list[tuple[str, Path]] = field(default_factory=list)  # (text, page)
+    svg: str = ""  # a figure made here (never user text unescaped)
 
 
 def _table(rows: list[list[str]]) -> str:
@@ -73,6 +74,7 @@ def render_page(title: str, sections: list[Section], base: Path, intro: str = ""
                 f'<li><a href="{html.escape(quote(Path(os.path.relpath(p, base)).as_posix()))}">'
                 f"{html.escape(text)}</a></li>" for text, p in s.links)
             parts.append(f"<ul>{items}</ul>")
+        parts.append(s.svg)
         parts.append(_table(s.table))
     parts.append("</body></html>")
     return "\n".join(parts)
@@ -130,3 +132,47 @@ def _save_png(level: np.ndarray, path: Path) -> Path:
     with atomic_path(path) as tmp:
         Image.fromarray(rgb, "RGB").save(tmp, format="PNG")
     return path
+
+
+COLOURS = ["#1f5fa8", "#c0392b", "#2e8b57", "#8e44ad", "#d68910"]
+
+
+def distribution_svg(scores: dict[str, dict[str, list[float]]], unit: str = "SDR (dB)",
+                     width: int = 640) -> str:
+    """A strip plot: one row per source, one colour per method, a dot per track.
+
+    ``scores[source][method]`` lists per-track values; every label is escaped.
+    """
+    values = [v for ms in scores.values() for vs in ms.values() for v in vs if np.isfinite(v)]
+    if not values:
+        return ""
+    lo, hi = float(np.floor(min(values))), float(np.ceil(max(values)))
+    hi = hi if hi > lo else lo + 1
+    methods = list(dict.fromkeys(m for ms in scores.values() for m in ms))
+    left, row_h, top = 130, 28, 30
+    height = top + row_h * len(scores) + 40
+    x = lambda v: left + (width - left - 20) * (v - lo) / (hi - lo)  # noqa: E731
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height={height} '
+           f'role="img" aria-label="score distributions">']
+    for i, m in enumerate(methods):
+        out.append(f'<circle cx="{left + 110 * i + 6}" cy="12" r="5" '
+                   f'fill="{COLOURS[i % len(COLOURS)]}"/><text x="{left + 110 * i + 15}" y="16" '
+                   f'font-size="12">{html.escape(m)}</text>')
+    for r, (source, ms) in enumerate(scores.items()):
+        y = top + row_h * r + row_h / 2
+        out.append(f'<text x="{left - 8}" y="{y + 4}" font-size="12" text-anchor="end">'
+                   f"{html.escape(source)}</text>")
+        out.append(f'<line x1="{left}" x2="{width - 20}" y1="{y}" y2="{y}" stroke="#eee"/>')
+        for i, m in enumerate(methods):
+            for v in ms.get(m, []):
+                if np.isfinite(v):
+                    out.append(f'<circle cx="{x(v):.1f}" cy="{y + (i - 1) * 5:.1f}" r="4" '
+                               f'fill="{COLOURS[i % len(COLOURS)]}" fill-opacity="0.8"/>')
+    axis_y = top + row_h * len(scores) + 10
+    step = max(1.0, float(np.ceil((hi - lo) / 6)))
+    for tick in np.arange(lo, hi + 0.5 * step, step):
+        out.append(f'<text x="{x(tick):.1f}" y="{axis_y + 12}" font-size="11" '
+                   f'text-anchor="middle">{tick:.0f}</text>')
+    out.append(f'<text x="{(left + width) / 2}" y="{axis_y + 28}" font-size="12" '
+               f'text-anchor="middle">{html.escape(unit)}</text></svg>')
+    return "".join(out)

@@ -17,7 +17,7 @@ from unweave.audio import AUDIO_FILE_SUFFIXES, read_audio
 from unweave.batch import manifest_path
 from unweave.errors import UnweaveError
 from unweave.paths import safe_name
-from unweave.report import Section, mask_png, spectrogram_png, write_page
+from unweave.report import Section, distribution_svg, mask_png, spectrogram_png, write_page
 
 
 def _tracks(results: Path) -> list[Path]:
@@ -41,18 +41,28 @@ def build_report(results: Path, reference: Path | None = None, force: bool = Fal
         shutil.rmtree(out)
     (out / "img").mkdir(parents=True)
     index_rows = []
+    distributions: dict[str, dict[str, list[float]]] = {}
     for track in tracks:
-        index_rows.append(_track_page(track, out, reference))
+        name, score, page, per_method = _track_page(track, out, reference)
+        index_rows.append((name, score, page))
+        for method, medians in per_method.items():
+            for source, value in medians.items():
+                distributions.setdefault(source, {}).setdefault(method, []).append(value)
     index_rows.sort(key=lambda r: -r[1] if not math.isnan(r[1]) else math.inf)
     header = ["track", "mean SDR over sources (dB)"]
     table = [header] + [[name, "" if math.isnan(score) else f"{score:.2f}"]
                         for name, score, _ in index_rows]
     links = [(name, page) for name, _, page in index_rows]
-    return write_page(out / "index.html", f"unweave report: {results.name}",
-                      [Section("Tracks (best first when scored)", links=links, table=table)])
+    sections = [Section("Tracks (best first when scored)", links=links, table=table)]
+    if distributions:
+        sections.append(Section("Score distributions: one dot per track", svg=distribution_svg(
+            distributions), note="BSS Eval v4 SDR (median over 1 s windows) of the estimates "
+            "and of the baselines computed from the references"))
+    return write_page(out / "index.html", f"unweave report: {results.name}", sections)
 
 
-def _track_page(track: Path, out: Path, reference: Path | None) -> tuple[str, float, Path]:
+def _track_page(track: Path, out: Path, reference: Path | None
+                ) -> tuple[str, float, Path, dict[str, dict[str, float]]]:
     name = track.name
     img_dir = out / "img" / safe_name(name)
     img_dir.mkdir(parents=True, exist_ok=True)
@@ -82,22 +92,28 @@ def _track_page(track: Path, out: Path, reference: Path | None) -> tuple[str, fl
                 audio, mixture, img_dir / f"{safe_name(stem.stem)}.mask.png")))
     sections.append(Section("Estimates", players, images=images))
     score = math.nan
+    per_method: dict[str, dict[str, float]] = {}
     if reference is not None:
         from unweave.evaluation import TrackPair, evaluate_pair
 
         ref = reference / name if (reference / name).exists() else reference
         try:
-            result = evaluate_pair(TrackPair(name, ref, track), "v4", 1.0, 1.0, ("mixture",))
+            result = evaluate_pair(TrackPair(name, ref, track), "v4", 1.0, 1.0,
+                                   ("mixture", "irm"))
             medians = result["estimate"].medians()
-            base = result["mixture"].medians()
-            rows = [["source", "SDR", "SIR", "SAR", "ISR", "mixture SDR"]]
+            base, oracle = result["mixture"].medians(), result["irm"].medians()
+            rows = [["source", "SDR", "SIR", "SAR", "ISR", "mixture SDR", "irm SDR"]]
             for src, m in medians.items():
                 rows.append([src] + [f"{m[k]:.2f}" for k in ("SDR", "SIR", "SAR", "ISR")]
-                            + [f"{base[src]['SDR']:.2f}"])
+                            + [f"{base[src]['SDR']:.2f}", f"{oracle[src]['SDR']:.2f}"])
+            per_method = {key: {src: m["SDR"] for src, m in r.medians().items()}
+                          for key, r in (("estimates", result["estimate"]),
+                                         ("mixture", result["mixture"]),
+                                         ("irm", result["irm"]))}
             sections.append(Section("Scores (BSS Eval v4, median over 1 s windows)",
                                     table=rows))
             score = sum(m["SDR"] for m in medians.values()) / len(medians)
         except UnweaveError as exc:
             sections.append(Section("Scores", note=f"not scored: {exc}"))
     page = write_page(out / f"{safe_name(name)}.html", f"unweave report: {name}", sections)
-    return name, score, page
+    return name, score, page, per_method
