@@ -68,3 +68,25 @@ def test_stem_mp4_streams_match_decoded_flac():
 def test_read_sources_from_folder_leaves_out_the_mixture():
     sources, rate = read_sources(data_path("musdb18_7s_80s_rock_museval", "decoded"))
     assert sorted(sources) == ["bass", "drums", "other", "vocals"] and rate == 44100
+
+
+def test_header_with_too_many_channels_is_an_error_not_a_crash(tmp_path):
+    """Regression (found by fuzzing): a WAV header declaring 35 channels with a 4-byte block
+    made FFmpeg's resampler segfault when the file was read through PyAV."""
+    import io
+    import struct
+
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    sf.write(buf, np.zeros((800, 2), np.float32) + 0.1, 8000, format="WAV", subtype="PCM_16")
+    data = bytearray(buf.getvalue())
+    data[22:24] = struct.pack("<H", 35)  # the channel count field
+    for suffix in (".m4a", ".wav"):
+        path = tmp_path / f"bad{suffix}"
+        path.write_bytes(bytes(data))
+        try:
+            audio, _ = read_audio(path)
+            assert audio.ndim == 2 and np.isfinite(audio).all()
+        except AudioReadError:
+            pass

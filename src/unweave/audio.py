@@ -94,21 +94,38 @@ class _UnknownFormat(AudioReadError):
     """libsndfile does not know the container (FFmpeg may)."""
 
 
+def _frame_array(frame) -> np.ndarray:
+    """A decoded PyAV frame as ``(channels, samples)`` float32.
+
+    Converted here rather than by FFmpeg's resampler, which crashed (segfault) on files whose
+    header declares more channels than the data holds (found by fuzzing).
+    """
+    data = frame.to_ndarray()
+    channels, samples = len(frame.layout.channels), frame.samples
+    if data.size != channels * samples:
+        raise AudioReadError("decoded frames do not match the declared channel count")
+    data = data.reshape(channels, samples) if frame.format.is_planar else \
+        data.reshape(samples, channels).T
+    if data.dtype == np.uint8:
+        return (data.astype(np.float32) - 128) / 128
+    if np.issubdtype(data.dtype, np.integer):
+        return data.astype(np.float32) / float(2 ** (8 * data.dtype.itemsize - 1))
+    return data.astype(np.float32)
+
+
 def _decode_streams(container, streams) -> list[np.ndarray]:
     """Decode PyAV audio streams in one pass over the file -> ``[(channels, samples)]``."""
-    import av
-
     index = {s.index: i for i, s in enumerate(streams)}
-    resamplers = [av.AudioResampler(format="fltp", layout=s.codec_context.layout)
-                  for s in streams]
     blocks: list[list[np.ndarray]] = [[] for _ in streams]
     for packet in container.demux(streams):
         i = index[packet.stream.index]
         for frame in packet.decode():
-            blocks[i].extend(out.to_ndarray() for out in resamplers[i].resample(frame))
+            block = _frame_array(frame)
+            if blocks[i] and block.shape[0] != blocks[i][0].shape[0]:
+                raise AudioReadError("the channel count changes within the stream")
+            blocks[i].append(block)
     out = []
     for i, stream in enumerate(streams):
-        blocks[i].extend(o.to_ndarray() for o in resamplers[i].resample(None))
         channels = max(stream.codec_context.channels, 1)
         out.append(np.concatenate(blocks[i], axis=1) if blocks[i]
                    else np.zeros((channels, 0), np.float32))
@@ -137,9 +154,10 @@ def _read_pyav(path: Path, all_streams: bool) -> tuple[dict[str, np.ndarray], in
 
     try:
         with av.open(str(path)) as container:
-            streams = list(container.streams.audio)
+            streams = [s for s in container.streams.audio if s.codec_context is not None
+                       and (s.codec_context.sample_rate or 0) > 0]
             if not streams:
-                raise AudioReadError(f"{path}: has no audio stream")
+                raise AudioReadError(f"{path}: has no decodable audio stream")
             if not all_streams:
                 streams = streams[:1]
             rates = {s.codec_context.sample_rate for s in streams}
@@ -147,9 +165,10 @@ def _read_pyav(path: Path, all_streams: bool) -> tuple[dict[str, np.ndarray], in
                 raise AudioReadError(f"{path}: audio streams have different sample rates {rates}")
             names = _stem_names(container, len(container.streams.audio))
             out = dict(zip(names, _decode_streams(container, streams)))
-    except AudioReadError:
-        raise
-    except (av.FFmpegError, OSError, ValueError, MemoryError) as exc:
+    except AudioReadError as exc:
+        msg = str(exc)
+        raise AudioReadError(msg if msg.startswith(str(path)) else f"{path}: {msg}") from None
+    except (av.FFmpegError, OSError, ValueError, MemoryError, AttributeError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise AudioReadError(f"{path}: not a readable audio file ({msg})") from None
     return out, rates.pop()
