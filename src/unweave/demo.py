@@ -97,44 +97,45 @@ def _mean_sdr_images(images: np.ndarray, estimates: list[np.ndarray], mic: int |
     return list(ours), list(base)
 
 
+def _blind_section(out: Path, method: str, options: dict, mix: np.ndarray, images: np.ndarray,
+                   title: str, note: str, mic: int | None = None) -> Section:
+    """Separate ``mix`` ``(mics, samples)`` blindly, write the files, score against
+    ``images`` (at ``mic``, or all microphones) and describe it as one page section."""
+    scale = 0.9 / np.abs(mix).max()
+    sep = get_method(method)(**options)(mix * scale, 16000)
+    folder = out / method
+    folder.mkdir()
+    players = [(f"mixture ({mix.shape[0]} mics)",
+                write_audio(folder / "mixture.wav", mix * scale, 16000))]
+    players += [(k, write_audio(folder / f"{k}.wav", sep[k], 16000)) for k in sep.names]
+    ours, base = _mean_sdr_images(images * scale, [sep[k] for k in sep.names], mic=mic)
+    where = "" if mic is None else f" at mic {mic + 1}"
+    table = [["", f"per-source SDR{where} (dB)"], [method, ", ".join(f"{v:.1f}" for v in ours)],
+             ["mixture", ", ".join(f"{v:.1f}" for v in base)]]
+    return Section(title, players, table, note=note)
+
+
 def _array_demos(out: Path, data: Path | None) -> list[Section]:
     from unweave.data.mixing import anechoic, convolutive
 
-    sections = []
     speech, what = _talkers(data, 4)
     gains = np.array([[1, 1, 1, 1], [0.7, 0.9, 1.1, 1.3]])
     delays = np.array([[0, 0, 0, 0], [-1.5, -0.5, 0.5, 1.5]])
     mix, images = anechoic(speech, gains, delays)
-    scale = 0.9 / np.abs(mix).max()
-    sep = get_method("duet")(n_sources=4)(mix * scale, 16000)
-    folder = out / "duet"
-    folder.mkdir()
-    players = [("mixture (2 mics)", write_audio(folder / "mixture.wav", mix * scale, 16000))]
-    players += [(k, write_audio(folder / f"{k}.wav", sep[k], 16000)) for k in sep.names]
-    ours, base = _mean_sdr_images(images * scale, [sep[k] for k in sep.names])
-    table = [["", "per-source SDR (dB)"], ["duet", ", ".join(f"{v:.1f}" for v in ours)],
-             ["mixture", ", ".join(f"{v:.1f}" for v in base)]]
-    sections.append(Section("Two microphones, four talkers: DUET", players, table,
-                            note=f"{what}, anechoic mixing (gains and sub-sample delays). "
-                            "Rickard & Yilmaz, ICASSP 2002."))
+    duet = _blind_section(out, "duet", {"n_sources": 4}, mix, images,
+                          "Two microphones, four talkers: DUET",
+                          f"{what}, anechoic mixing (gains and sub-sample delays). "
+                          "Rickard & Yilmaz, ICASSP 2002.")
     speech3, what = _talkers(data, 3)
     rirs, room = _rooms(data, 3, [0, 12, 24])
     _, images = convolutive(speech3, rirs)
     # Equal loudness of every talker at the first microphone, as in the usual benchmarks.
     level = np.sqrt(np.mean(images[:, 0] ** 2, axis=-1))
     mix, images = convolutive(speech3 / level[:, None], rirs)
-    scale = 0.9 / np.abs(mix).max()
-    sep = get_method("ilrma")(n_iter=60)(mix * scale, 16000)
-    folder = out / "ilrma"
-    folder.mkdir()
-    players = [("mixture (3 mics)", write_audio(folder / "mixture.wav", mix * scale, 16000))]
-    players += [(k, write_audio(folder / f"{k}.wav", sep[k], 16000)) for k in sep.names]
-    ours, base = _mean_sdr_images(images * scale, [sep[k] for k in sep.names], mic=0)
-    table = [["", "per-source SDR at mic 1 (dB)"], ["ilrma", ", ".join(f"{v:.1f}" for v in ours)],
-             ["mixture", ", ".join(f"{v:.1f}" for v in base)]]
-    sections.append(Section("A cocktail party in a room: ILRMA", players, table,
-                            note=f"{what}, {room}. Kitamura et al., IEEE/ACM TASLP 2016."))
-    return sections
+    ilrma = _blind_section(out, "ilrma", {"n_iter": 60}, mix, images,
+                           "A cocktail party in a room: ILRMA",
+                           f"{what}, {room}. Kitamura et al., IEEE/ACM TASLP 2016.", mic=0)
+    return [duet, ilrma]
 
 
 def run_demo(out: Path, force: bool = False, quiet: bool = False,
