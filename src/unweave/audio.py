@@ -198,6 +198,23 @@ def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     return _finish(audio, path), sample_rate
 
 
+def seekable_info(path: str | os.PathLike) -> tuple[int, int] | None:
+    """``(sample_rate, frames)`` when ``path`` can be read block by block (a seekable file that
+    libsndfile knows, checked as :func:`read_audio` checks it), else None (read it whole)."""
+    path = Path(path)
+    if path.suffix.lower() in PYAV_SUFFIXES:
+        return None
+    _check_readable(path)
+    try:
+        with sf.SoundFile(str(path)) as f:
+            _check_not_truncated(path, f)
+            if not f.seekable() or f.frames <= 0 or f.channels < 1:
+                return None
+            return f.samplerate, f.frames
+    except (sf.LibsndfileError, RuntimeError, OSError):
+        return None
+
+
 def read_stems(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], int]:
     """Read every audio stream of a ``.stem.mp4`` (or any multi-stream) file.
 

@@ -214,9 +214,10 @@ def separate_file(path: Path, track: str, separator: Separator, args: Settings) 
     out_dir = Path(args.out) / track
     reference = Path(args.reference) if args.reference else None
     if not separator.assumptions.needs_references and reference is None:
-        from unweave.streaming import stream_length, stream_separate
+        from unweave.audio import seekable_info
+        from unweave.streaming import stream_separate
 
-        info = stream_length(path)
+        info = seekable_info(path)
         if info is not None and info[1] > args.chunk_seconds * info[0]:
             # Long file: read, separate and write it block by block (bounded memory).
             try:

@@ -92,8 +92,8 @@ def _magnitude(audio: np.ndarray, height: int) -> np.ndarray:
 
     mag = np.abs(stft(np.asarray(audio, np.float32).mean(axis=0), STFTConfig(2048, 512)))
     bins = mag.shape[0] - 1
-    return mag[:bins].reshape(height, bins // height, -1).mean(axis=1) if bins % height == 0 \
-        else mag[:height]
+    edges = np.linspace(0, bins, height + 1).astype(int)
+    return np.add.reduceat(mag[:bins], edges[:-1], axis=0) / np.diff(edges)[:, None]
 
 
 def spectrogram_png(audio: np.ndarray, sample_rate: int, path: Path, width: int = 900,

@@ -21,25 +21,6 @@ from unweave.methods.base import Separator
 from unweave.methods.chunking import _crossfade, chunk_starts
 
 
-def stream_length(path: Path) -> tuple[int, int] | None:
-    """``(sample_rate, frames)`` when ``path`` can be read block by block (a seekable file
-    soundfile knows, checked as :func:`unweave.audio.read_audio` checks it), else None."""
-    from unweave.audio import PYAV_SUFFIXES, _check_not_truncated, _check_readable
-
-    path = Path(path)
-    if path.suffix.lower() in PYAV_SUFFIXES:
-        return None
-    _check_readable(path)
-    try:
-        with sf.SoundFile(str(path)) as f:
-            _check_not_truncated(path, f)
-            if not f.seekable() or f.frames <= 0 or f.channels < 1:
-                return None
-            return f.samplerate, f.frames
-    except (sf.LibsndfileError, RuntimeError, OSError):
-        return None
-
-
 def stream_separate(separator: Separator, path: Path, out_dir: Path, fmt: str, bits: int,
                     chunk_seconds: float, overlap_seconds: float, overwrite: bool,
                     name_of: Callable[[str], str]) -> list[Path]:
