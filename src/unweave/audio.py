@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-from unweave.atomic import atomic_path
 from unweave.errors import AudioReadError, UnweaveError
 
 #: Suffixes of files that may hold audio (soundfile's and FFmpeg's usual ones).
@@ -198,9 +198,10 @@ def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     return _finish(audio, path), sample_rate
 
 
-def seekable_info(path: str | os.PathLike) -> tuple[int, int] | None:
-    """``(sample_rate, frames)`` when ``path`` can be read block by block (a seekable file that
-    libsndfile knows, checked as :func:`read_audio` checks it), else None (read it whole)."""
+def seekable_info(path: str | os.PathLike) -> tuple[int, int, int] | None:
+    """``(sample_rate, frames, channels)`` when ``path`` can be read block by block (a seekable
+    file that libsndfile knows, checked as :func:`read_audio` checks it), else None (read it
+    whole)."""
     path = Path(path)
     if path.suffix.lower() in PYAV_SUFFIXES:
         return None
@@ -210,7 +211,7 @@ def seekable_info(path: str | os.PathLike) -> tuple[int, int] | None:
             _check_not_truncated(path, f)
             if not f.seekable() or f.frames <= 0 or f.channels < 1:
                 return None
-            return f.samplerate, f.frames
+            return f.samplerate, f.frames, f.channels
     except (sf.LibsndfileError, RuntimeError, OSError):
         return None
 
@@ -239,6 +240,95 @@ def resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     return np.ascontiguousarray(out.reshape(*audio.shape[:-1], out.shape[-1]), dtype=audio.dtype)
 
 
+def _subtype(path: Path, bits: int) -> str:
+    fmt = path.suffix.lower().lstrip(".")
+    subtype = WRITE_SUBTYPES.get((fmt, bits))
+    if subtype is None:
+        raise UnweaveError(f"cannot write {bits}-bit {fmt or 'files without an extension'}; "
+                           "use .wav (16/24/32) or .flac (16/24)")
+    return subtype
+
+
+class AudioWriter:
+    """Write ``(channels, samples)`` blocks to ``path`` through a temporary file beside it.
+
+    :meth:`commit` renames the finished file into place; :meth:`abort` (or leaving a ``with``
+    block by an exception, Ctrl-C included) removes the temporary file, so a failed write
+    leaves neither a half-written target nor a stray temporary file. Write errors (a full
+    disk, a permission error) become :class:`UnweaveError` naming the file and the cause.
+    Integer formats clip to [-1, 1].
+    """
+
+    def __init__(self, path: str | os.PathLike, sample_rate: int, channels: int, *,
+                 bits: int = 32, overwrite: bool = False):
+        self.path = Path(path)
+        subtype = _subtype(self.path, bits)
+        if self.path.exists() and not overwrite:
+            raise UnweaveError(f"{self.path}: exists (use --force to overwrite)")
+        self._clip = subtype != "FLOAT"
+        self._tmp: Path | None = None
+        self._file: sf.SoundFile | None = None
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part",
+                                       dir=self.path.parent)
+            os.close(fd)
+            self._tmp = Path(tmp)
+            self._file = sf.SoundFile(tmp, "w", sample_rate, channels, subtype,
+                                      format=self.path.suffix.lstrip(".").upper())
+        except (OSError, sf.LibsndfileError, RuntimeError) as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: BaseException):
+        reason = getattr(exc, "strerror", None) or (str(exc).splitlines() or [""])[0]
+        if self._file is not None and isinstance(exc, sf.LibsndfileError):
+            detail = sf._ffi.string(sf._snd.sf_strerror(self._file._file)).decode(errors="replace")
+            reason = detail.removeprefix("System error :").strip().rstrip(".") or reason
+        self.abort()
+        raise UnweaveError(f"{self.path}: cannot write ({reason or type(exc).__name__})") \
+            from None
+
+    def write(self, block: np.ndarray) -> None:
+        """Append ``(channels, samples)``."""
+        data = np.asarray(block, dtype=np.float32).T
+        if self._clip:
+            data = np.clip(data, -1.0, 1.0)
+        try:
+            self._file.write(data)
+        except (OSError, sf.LibsndfileError, RuntimeError) as exc:
+            self._fail(exc)
+
+    def commit(self) -> Path:
+        """Finish the file and rename it into place."""
+        try:
+            self._file.close()
+            os.replace(self._tmp, self.path)
+        except (OSError, sf.LibsndfileError, RuntimeError) as exc:
+            self._fail(exc)
+        self._file = self._tmp = None
+        return self.path
+
+    def abort(self) -> None:
+        """Drop the temporary file (nothing is written to ``path``)."""
+        if self._file is not None:
+            try:
+                self._file.close()
+            except (OSError, sf.LibsndfileError, RuntimeError):
+                pass
+            self._file = None
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
+            self._tmp = None
+
+    def __enter__(self) -> AudioWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+
 def write_audio(
     path: str | os.PathLike,
     audio: np.ndarray,
@@ -247,28 +337,17 @@ def write_audio(
     bits: int = 32,
     overwrite: bool = False,
 ) -> Path:
-    """Write ``(channels, samples)`` audio to WAV or FLAC, atomically.
+    """Write ``(channels, samples)`` audio to WAV or FLAC, atomically (see :class:`AudioWriter`).
 
     ``bits`` is 16 or 24 (integer PCM) or 32 (float, WAV only). Integer formats clip to
     [-1, 1]. Raises :class:`UnweaveError` if the file exists and ``overwrite`` is false.
     """
-    path = Path(path)
-    fmt = path.suffix.lower().lstrip(".")
-    subtype = WRITE_SUBTYPES.get((fmt, bits))
-    if subtype is None:
-        raise UnweaveError(f"cannot write {bits}-bit {fmt or 'files without an extension'}; "
-                           "use .wav (16/24/32) or .flac (16/24)")
-    if path.exists() and not overwrite:
-        raise UnweaveError(f"{path}: exists (use --force to overwrite)")
     audio = np.asarray(audio)
     if audio.ndim == 1:
         audio = audio[None]
-    data = audio.T
-    if subtype != "FLOAT":
-        data = np.clip(data, -1.0, 1.0)
-    with atomic_path(path) as tmp:
-        sf.write(tmp, data, sample_rate, subtype=subtype, format=fmt.upper())
-    return path
+    with AudioWriter(path, sample_rate, audio.shape[0], bits=bits, overwrite=overwrite) as out:
+        out.write(audio)
+    return Path(path)
 
 
 def read_sources(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], int]:

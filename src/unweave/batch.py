@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -20,12 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from unweave.atomic import write_text
-from unweave.audio import read_audio, read_sources, resample, write_audio
-from unweave.errors import UnweaveError
+from unweave.audio import read_audio, read_sources, resample, seekable_info, write_audio
+from unweave.errors import DEBUG_VARIABLE, UnweaveError, describe
 from unweave.methods import get_method
 from unweave.methods.base import Separator
-from unweave.methods.chunking import separate_in_chunks
-from unweave.paths import safe_name
+from unweave.methods.chunking import chunk_seconds_for, separate_in_chunks
+from unweave.names import safe_name, unique_names
+from unweave.streaming import stream_separate
 
 MANIFESTS = ".unweave"
 
@@ -120,14 +122,18 @@ def run_task(task: Task) -> Outcome:
             {"status": "done", "fingerprint": fingerprint, "input": str(path),
              "files": [p.name for p in written]}, indent=1))
         return Outcome(task, "done", f"{path} -> {out_dir}/", [str(p) for p in written])
-    except (UnweaveError, OSError, MemoryError) as exc:
+    except Exception as exc:  # noqa: BLE001 - one failed track must not stop the batch
+        if os.environ.get(DEBUG_VARIABLE):
+            raise
         # A failure (not a kill) leaves no trace of the attempt: nothing to resume.
-        if _read_manifest(manifest).get("status") == "running":
-            manifest.unlink(missing_ok=True)
-            if manifest.parent.exists() and not any(manifest.parent.iterdir()):
-                manifest.parent.rmdir()
-        text = str(exc) if isinstance(exc, UnweaveError) else f"{path}: {exc}"
-        return Outcome(task, "failed", text)
+        try:
+            if _read_manifest(manifest).get("status") == "running":
+                manifest.unlink(missing_ok=True)
+                if manifest.parent.exists() and not any(manifest.parent.iterdir()):
+                    manifest.parent.rmdir()
+        except OSError:
+            pass
+        return Outcome(task, "failed", describe(exc, path))
 
 
 def run_tasks(tasks: list[Task], jobs: int = 1, quiet: bool = False, backend: str = "local",
@@ -209,49 +215,65 @@ def _references_for(ref_root: Path | None, track: str, sample_rate: int, n_sampl
     return out
 
 
+def output_names(sources: list[str]) -> list[str]:
+    """File names (without extension) for a separation's sources: safe and distinct, whatever
+    the names came from (MIDI track names, stem titles, user-given names)."""
+    return unique_names([safe_name(n, "source") for n in sources])
+
+
 def separate_file(path: Path, track: str, separator: Separator, args: Settings) -> list[Path]:
-    """Separate one input file into ``OUTDIR/<track>/<source>.<format>``; return the files."""
+    """Separate one input file into ``OUTDIR/<track>/<source>.<format>``; return the files.
+
+    On failure nothing of this track is left: no files, no empty folder."""
     out_dir = Path(args.out) / track
+    created_dir = not out_dir.exists()
+    try:
+        return _separate_into(path, out_dir, track, separator, args)
+    except BaseException:
+        if created_dir and out_dir.is_dir() and not any(out_dir.iterdir()):
+            out_dir.rmdir()
+        raise
+
+
+def _separate_into(path: Path, out_dir: Path, track: str, separator: Separator,
+                   args: Settings) -> list[Path]:
     reference = Path(args.reference) if args.reference else None
     if not separator.assumptions.needs_references and reference is None:
-        from unweave.audio import seekable_info
-        from unweave.streaming import stream_separate
-
         info = seekable_info(path)
-        if info is not None and info[1] > args.chunk_seconds * info[0]:
-            # Long file: read, separate and write it block by block (bounded memory).
-            try:
-                return stream_separate(separator, path, out_dir, args.format, args.bits,
-                                       args.chunk_seconds, args.overlap_seconds, args.force,
-                                       lambda n: safe_name(n, "source"))
-            except UnweaveError as exc:
-                msg = str(exc)
-                raise UnweaveError(msg if msg.startswith(str(path)) else f"{path}: {msg}") \
-                    from None
+        if info is not None:
+            rate, frames, channels = info
+            chunk_seconds = chunk_seconds_for(args.chunk_seconds, rate, channels)
+            if frames > chunk_seconds * rate:
+                # Long file: read, separate and write it block by block (bounded memory).
+                try:
+                    return stream_separate(separator, path, out_dir, args.format, args.bits,
+                                           chunk_seconds, args.overlap_seconds, args.force,
+                                           output_names)
+                except UnweaveError as exc:
+                    msg = str(exc)
+                    raise UnweaveError(msg if msg.startswith(str(path)) else f"{path}: {msg}") \
+                        from None
     mixture, rate = read_audio(path)
     inputs = {}
     if separator.assumptions.needs_references:
         inputs["references"] = _references_for(reference, track, rate, mixture.shape[-1])
     elif reference is not None and separator.name == "mixture":
         inputs["references"] = _references_for(reference, track, rate, mixture.shape[-1])
+    chunk_seconds = chunk_seconds_for(args.chunk_seconds, rate, mixture.shape[0])
     try:
-        result = separate_in_chunks(separator, mixture, rate, args.chunk_seconds,
+        result = separate_in_chunks(separator, mixture, rate, chunk_seconds,
                                     args.overlap_seconds, **inputs)
     except UnweaveError as exc:
         raise UnweaveError(f"{path}: {exc}") from None
-    created_dir = not out_dir.exists()
+    del mixture, inputs
     written: list[Path] = []
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        for name, audio in result.sources.items():
-            target = out_dir / f"{safe_name(name, 'source')}.{args.format}"
+        for name, audio in zip(output_names(list(result.sources)), result.sources.values()):
+            target = out_dir / f"{name}.{args.format}"
             written.append(write_audio(target, audio, rate, bits=args.bits, overwrite=args.force))
     except BaseException:
         for f in written:
             f.unlink(missing_ok=True)
-        if created_dir and out_dir.exists() and not any(out_dir.iterdir()):
-            out_dir.rmdir()
         raise
     return written
-
-

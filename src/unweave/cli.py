@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from unweave.audio import read_audio
-from unweave.errors import UnweaveError
+from unweave.errors import DEBUG_VARIABLE, UnweaveError, describe
 from unweave.methods import available_methods, get_method
 from unweave.methods.base import Separator
 from unweave.paths import expand_inputs, unique_track_names
@@ -439,6 +439,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
+    except MemoryError as exc:
+        _report(describe(exc))
+        return EXIT_USAGE
+    except Exception as exc:  # noqa: BLE001 - never a traceback unless asked for
+        if os.environ.get(DEBUG_VARIABLE):
+            raise
+        _report(describe(exc))
+        return 2 if isinstance(exc, OSError) else 1
 
 
 if __name__ == "__main__":

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import glob
-import re
-import unicodedata
 from pathlib import Path
 
 from unweave.audio import AUDIO_FILE_SUFFIXES
 from unweave.errors import UnweaveError
+from unweave.names import safe_name, unique_names
 
 
 def expand_inputs(patterns: list[str]) -> list[Path]:
@@ -46,21 +45,6 @@ def track_name(path: Path) -> str:
     return safe_name(path.stem)
 
 
-def safe_name(name: str, fallback: str = "track") -> str:
-    """A single safe path component: no separators, no control characters, no dot-only names."""
-    name = unicodedata.normalize("NFC", name)
-    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
-    name = re.sub(r"[/\\:]+", "_", name).strip().strip(".")
-    return name[:200] or fallback
-
-
 def unique_track_names(paths: list[Path]) -> list[str]:
-    """Output folder names for ``paths``; inputs with the same name get ``-2``, ``-3``..."""
-    seen: dict[str, int] = {}
-    names = []
-    for p in paths:
-        base = track_name(p)
-        count = seen.get(base.lower(), 0) + 1
-        seen[base.lower()] = count
-        names.append(base if count == 1 else f"{base}-{count}")
-    return names
+    """Output folder names for ``paths``, distinct even when inputs share a name."""
+    return unique_names([track_name(p) for p in paths])

@@ -16,7 +16,7 @@ from pathlib import Path
 from unweave.audio import AUDIO_FILE_SUFFIXES, read_audio
 from unweave.batch import manifest_path
 from unweave.errors import UnweaveError
-from unweave.paths import safe_name
+from unweave.names import safe_name
 from unweave.report import Section, distribution_svg, mask_png, spectrogram_png, write_page
 
 

@@ -8,14 +8,13 @@ when every chunk has succeeded.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-from unweave.audio import WRITE_SUBTYPES
+from unweave.audio import AudioWriter
 from unweave.errors import UnweaveError
 from unweave.methods.base import Separator
 from unweave.methods.chunking import _crossfade, chunk_starts
@@ -23,16 +22,16 @@ from unweave.methods.chunking import _crossfade, chunk_starts
 
 def stream_separate(separator: Separator, path: Path, out_dir: Path, fmt: str, bits: int,
                     chunk_seconds: float, overlap_seconds: float, overwrite: bool,
-                    name_of: Callable[[str], str]) -> list[Path]:
-    """Separate ``path`` into ``out_dir/<source>.<fmt>`` chunk by chunk; return the files."""
-    subtype = WRITE_SUBTYPES[(fmt, bits)]
+                    names_of: Callable[[list[str]], list[str]]) -> list[Path]:
+    """Separate ``path`` into ``out_dir/<source>.<fmt>`` chunk by chunk; return the files.
+
+    ``names_of`` turns the separator's source names into file names (distinct, safe)."""
     with sf.SoundFile(str(path)) as f:
         rate, channels, length = f.samplerate, f.channels, f.frames
         chunk = max(int(chunk_seconds * rate), 1)
         overlap = min(int(overlap_seconds * rate), chunk // 2)
         starts = chunk_starts(length, chunk, overlap)
-        writers: dict[str, sf.SoundFile] = {}
-        temps: dict[str, Path] = {}
+        writers: dict[str, AudioWriter] = {}
         tails: dict[str, np.ndarray] = {}
         pending_silence = 0
         try:
@@ -54,38 +53,23 @@ def stream_separate(separator: Separator, path: Path, out_dir: Path, fmt: str, b
                     estimates = {k: np.zeros_like(piece) for k in writers}
                 if not writers:
                     out_dir.mkdir(parents=True, exist_ok=True)
-                    for k in estimates:
-                        target = out_dir / f"{name_of(k)}.{fmt}"
-                        if target.exists() and not overwrite:
-                            raise UnweaveError(f"{target}: exists (use --force to overwrite)")
-                        temps[k] = target.with_name(f".{target.name}.{os.getpid()}.part")
-                        writers[k] = sf.SoundFile(str(temps[k]), "w", rate, channels, subtype,
-                                                  format=fmt.upper())
+                    for k, name in zip(estimates, names_of(list(estimates))):
+                        writers[k] = AudioWriter(out_dir / f"{name}.{fmt}", rate, channels,
+                                                 bits=bits, overwrite=overwrite)
                         if pending_silence:
-                            writers[k].write(np.zeros((pending_silence, channels), np.float32))
+                            writers[k].write(np.zeros((channels, pending_silence), np.float32))
                 weight = _crossfade(stop - start, fade_in, fade_out)
                 for k, est in estimates.items():
                     est = est * weight
                     if fade_in and k in tails:
                         est[:, :fade_in] += tails[k]
-                    body = est[:, : est.shape[1] - fade_out] if fade_out else est
-                    data = body.T if subtype == "FLOAT" else np.clip(body.T, -1, 1)
-                    writers[k].write(data)
+                    writers[k].write(est[:, : est.shape[1] - fade_out] if fade_out else est)
                     if fade_out:
                         tails[k] = est[:, est.shape[1] - fade_out :]
             if not writers:
                 raise UnweaveError(f"{path}: mixture is silent (all samples are zero)")
-            for w in writers.values():
-                w.close()
-            finals = []
-            for k, tmp in temps.items():
-                target = out_dir / f"{name_of(k)}.{fmt}"
-                os.replace(tmp, target)
-                finals.append(target)
-            return finals
+            return [w.commit() for w in writers.values()]
         except BaseException:
             for w in writers.values():
-                w.close()
-            for tmp in temps.values():
-                Path(tmp).unlink(missing_ok=True)
+                w.abort()
             raise

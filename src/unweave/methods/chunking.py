@@ -23,6 +23,16 @@ def chunk_starts(length: int, chunk: int, overlap: int) -> list[int]:
     return list(range(0, length - overlap, step))
 
 
+#: The most values (channels x samples) one chunk may hold: a minute of 48 kHz stereo. Files
+#: with more channels or a higher rate get shorter chunks, so memory stays bounded.
+MAX_CHUNK_VALUES = 2 * 48_000 * 60
+
+
+def chunk_seconds_for(chunk_seconds: float, sample_rate: int, channels: int) -> float:
+    """``chunk_seconds``, shortened so a chunk holds at most :data:`MAX_CHUNK_VALUES` values."""
+    return min(chunk_seconds, MAX_CHUNK_VALUES / (max(channels, 1) * sample_rate))
+
+
 def separate_in_chunks(
     separator: Separator,
     mixture: np.ndarray,
