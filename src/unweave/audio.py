@@ -18,6 +18,7 @@ import numpy as np
 import soundfile as sf
 
 from unweave.errors import AudioReadError, UnweaveError
+from unweave.names import unique_names
 
 #: Suffixes of files that may hold audio (soundfile's and FFmpeg's usual ones).
 AUDIO_FILE_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".mp4", ".m4a",
@@ -139,9 +140,9 @@ def _stem_names(container, n_streams: int) -> list[str]:
         if raw:
             try:
                 meta = json.loads(raw)
-                names = ["mixture"] + [s["name"] for s in meta["stems"]]
+                names = ["mixture"] + [str(s["name"]) for s in meta["stems"]]
                 if len(names) == n_streams:
-                    return names
+                    return unique_names(names)  # titles are untrusted: no two alike
             except (ValueError, KeyError, TypeError):
                 pass
     if n_streams == len(MUSDB_STEM_NAMES):
@@ -265,6 +266,9 @@ class AudioWriter:
         subtype = _subtype(self.path, bits)
         if self.path.exists() and not overwrite:
             raise UnweaveError(f"{self.path}: exists (use --force to overwrite)")
+        if subtype.startswith("PCM") and self.path.suffix.lower() == ".flac" and channels > 8:
+            raise UnweaveError(f"{self.path}: FLAC holds at most 8 channels, this has "
+                               f"{channels} (use --format wav)")
         self._clip = subtype != "FLOAT"
         self._tmp: Path | None = None
         self._file: sf.SoundFile | None = None
@@ -371,6 +375,10 @@ def read_sources(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], int]:
                    and p.stem.lower() != "mixture")
     if not files:
         raise AudioReadError(f"{path}: holds no source audio files")
+    stems = [f.stem.lower() for f in files]
+    if len(set(stems)) != len(stems):
+        twice = sorted({s for s in stems if stems.count(s) > 1})
+        raise AudioReadError(f"{path}: more than one file for source {', '.join(twice)}")
     sources, rates = {}, set()
     for f in files:
         sources[f.stem], rate = read_audio(f)

@@ -127,6 +127,25 @@ def validate_mixture(mixture, sample_rate, assumptions: Assumptions, method: str
     return mixture
 
 
+#: Blind separation (ICA, IVA, ILRMA) finds at most this many sources: its cost grows with the
+#: cube of the count and its output (every source's image at every microphone) with the square.
+MAX_BLIND_SOURCES = 16
+
+
+def count_blind_sources(method: str, n_sources: int, channels: int) -> int:
+    """How many sources a determined blind method separates from ``channels`` microphones
+    (``n_sources`` 0: one per channel); a clear error when that cannot be done."""
+    n = n_sources or channels
+    if n > channels:
+        raise UnweaveError(f"'{method}' separates at most as many sources as channels "
+                           f"({channels}); asked for {n} (try 'duet')")
+    if n > MAX_BLIND_SOURCES:
+        raise UnweaveError(f"'{method}' separates at most {MAX_BLIND_SOURCES} sources; the input "
+                           f"has {channels} channels: give --sources N (N <= "
+                           f"{MAX_BLIND_SOURCES}) and the channels are reduced to N")
+    return n
+
+
 def validate_references(references, mixture: np.ndarray, method: str) -> dict[str, np.ndarray]:
     """Check oracle references: a non-empty ``{name: (C, N)}`` matching the mixture's shape."""
     if not references:

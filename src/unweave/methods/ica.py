@@ -15,7 +15,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from unweave.errors import UnweaveError
-from unweave.methods.base import Assumptions, Separation, Separator, register
+from unweave.methods.base import (
+    MAX_BLIND_SOURCES,
+    Assumptions,
+    Separation,
+    Separator,
+    count_blind_sources,
+    register,
+)
 from unweave.methods.iterative import iterate
 
 GAUSS_LOGCOSH = 0.374567  # E[log cosh(v)] for a standard normal v
@@ -106,14 +113,12 @@ class ICA(Separator):
     assumptions = Assumptions(min_channels=2, content="any", mixing="instantaneous")
 
     def __post_init__(self):
-        if self.n_sources < 0 or self.n_iter < 1:
-            raise UnweaveError("need n_sources >= 0 (0: as many as channels) and n_iter >= 1")
+        if not 0 <= self.n_sources <= MAX_BLIND_SOURCES or self.n_iter < 1:
+            raise UnweaveError(f"need 0 <= n_sources <= {MAX_BLIND_SOURCES} (0: as many as "
+                               "channels) and n_iter >= 1")
 
     def separate(self, mixture, sample_rate, **inputs):
-        n = self.n_sources or mixture.shape[0]
-        if n > mixture.shape[0]:
-            raise UnweaveError(f"ICA finds at most as many sources as channels "
-                               f"({mixture.shape[0]}); asked for {n} (try 'duet')")
+        n = count_blind_sources(self.name, self.n_sources, mixture.shape[0])
         sources, mixing, history = fastica(mixture, n, self.algorithm, self.n_iter, self.tol,
                                            self.seed)
         images = mixing.T[:, :, None] * sources[:, None, :]

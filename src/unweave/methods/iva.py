@@ -22,7 +22,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from unweave.errors import UnweaveError
-from unweave.methods.base import Assumptions, Separation, Separator, register
+from unweave.methods.base import (
+    MAX_BLIND_SOURCES,
+    Assumptions,
+    Separation,
+    Separator,
+    count_blind_sources,
+    register,
+)
 from unweave.methods.iterative import iterate
 from unweave.spectral import STFTConfig, istft, stft
 
@@ -157,18 +164,16 @@ class _FrequencyDomainBSS(Separator):
                               mixing="convolutive (delays, reverberation)")
 
     def __post_init__(self):
-        if self.n_sources < 0 or self.n_iter < 1:
-            raise UnweaveError("need n_sources >= 0 (0: as many as channels) and n_iter >= 1")
+        if not 0 <= self.n_sources <= MAX_BLIND_SOURCES or self.n_iter < 1:
+            raise UnweaveError(f"need 0 <= n_sources <= {MAX_BLIND_SOURCES} (0: as many as "
+                               "channels) and n_iter >= 1")
         self._stft = STFTConfig(self.n_fft, self.hop)
 
     def demix(self, x: np.ndarray) -> tuple[np.ndarray, list[float]]:
         raise NotImplementedError
 
     def separate(self, mixture, sample_rate, **inputs):
-        n = self.n_sources or mixture.shape[0]
-        if n > mixture.shape[0]:
-            raise UnweaveError(f"'{self.name}' separates at most as many sources as channels "
-                               f"({mixture.shape[0]}); asked for {n} (try 'duet')")
+        n = count_blind_sources(self.name, self.n_sources, mixture.shape[0])
         spec = stft(mixture.astype(np.float64), self._stft)  # (M, F, T)
         x_full = spec.transpose(1, 0, 2)  # (F, M, T)
         x = reduce_channels(x_full, n)
