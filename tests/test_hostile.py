@@ -392,3 +392,66 @@ def test_ctrl_c_mid_run_leaves_no_half_written_output(tmp_path):
     assert not (out / "long").exists()
     # The manifest says the track was left running, so a rerun redoes it.
     assert json.loads((out / ".unweave" / "long.json").read_text())["status"] == "running"
+
+
+# --- Ray --------------------------------------------------------------------------------------
+
+def _listening_sockets() -> set[tuple[str, str]]:
+    """(local address in /proc's hex, port) of every listening TCP socket on this machine."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A":  # LISTEN
+                found.add(tuple(fields[1].split(":")))
+    return found
+
+
+def _is_loopback(hex_address: str) -> bool:
+    if len(hex_address) == 8:  # IPv4, little-endian: 127.x.x.x ends in 7F
+        return hex_address.upper().endswith("7F")
+    return hex_address.upper() in ("00000000000000000000000001000000",) or \
+        (hex_address.upper().startswith("0000000000000000FFFF0000")
+         and hex_address.upper().endswith("7F"))
+
+
+def test_local_ray_listens_on_loopback_only(tmp_path):
+    ray = pytest.importorskip("ray")
+    if not Path("/proc/net/tcp").exists():
+        pytest.skip("needs Linux's /proc/net/tcp")
+    from unweave.batch import connect_ray
+
+    before = _listening_sockets()
+    assert connect_ray(None)
+    try:
+        opened = _listening_sockets() - before
+        assert opened, "Ray opened no listening socket?"
+        assert all(_is_loopback(address) for address, _ in opened), opened
+    finally:
+        ray.shutdown()
+
+
+def test_ray_run_logs_no_secret(tmp_path):
+    pytest.importorskip("ray")
+    for name in ("a", "b"):
+        sf.write(tmp_path / f"{name}.wav", noise(2, 8000).T, 8000)
+    secret = "sentinel-s3cr3t-value-1234"
+    env = {**os.environ, "AWS_SECRET_ACCESS_KEY": secret, "UNWEAVE_TEST_TOKEN": secret}
+    out = tmp_path / "out"
+    proc = _cli("separate", tmp_path / "a.wav", tmp_path / "b.wav", "-m", "hpss", "-o", out,
+                "--backend", "ray", env=env)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    assert secret not in stdout + stderr
+    assert all(secret not in p.read_text(errors="replace") for p in out.rglob("*.json"))
+    # Only unweave's own lines: progress, one line per track, the summary (no Ray warnings).
+    lines = [l for l in stderr.replace("\r", "\n").splitlines() if l.strip()]
+    assert all(" -> " in l or "separated" in l or "file/s" in l or "%|" in l for l in lines), \
+        lines
+    token = Path.home() / ".ray" / "auth_token"
+    if token.exists():
+        assert token.read_text().strip() not in stdout + stderr

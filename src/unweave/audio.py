@@ -11,7 +11,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -73,9 +76,28 @@ def _check_not_truncated(path: Path, f: sf.SoundFile) -> None:
                                  f"audio, the file holds {present})")
 
 
+@contextmanager
+def _quiet_decoder(path: Path) -> Iterator[None]:
+    """Silence what a C decoder prints on the process's stderr while reading ``path``:
+    libmpg123 writes "Note: Illegal Audio-MPEG-Header..." lines for damaged MP3 files, which
+    would break the one-line error. Only MP3 files are affected."""
+    if path.suffix.lower() != ".mp3":
+        yield
+        return
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
     try:
-        with sf.SoundFile(str(path)) as f:
+        with _quiet_decoder(path), sf.SoundFile(str(path)) as f:
             sample_rate = f.samplerate
             if f.channels < 1:
                 raise AudioReadError(f"{path}: declares {f.channels} channels")
@@ -208,7 +230,7 @@ def seekable_info(path: str | os.PathLike) -> tuple[int, int, int] | None:
         return None
     _check_readable(path)
     try:
-        with sf.SoundFile(str(path)) as f:
+        with _quiet_decoder(path), sf.SoundFile(str(path)) as f:
             _check_not_truncated(path, f)
             if not f.seekable() or f.frames <= 0 or f.channels < 1:
                 return None

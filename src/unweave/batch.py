@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -172,23 +173,46 @@ def run_tasks(tasks: list[Task], jobs: int = 1, quiet: bool = False, backend: st
     return outcomes
 
 
-def _run_on_ray(tasks: list[Task], address: str | None, note) -> None:
+#: Ray's switch for "no multi-machine cluster" (made for laptops): servers on loopback only.
+RAY_NO_CLUSTER_VARIABLE = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+def connect_ray(address: str | None) -> bool:
+    """Join the Ray cluster at ``address``, or start a private local instance bound to the
+    loopback interface (no dashboard; Ray's token authentication as Ray sets it). Returns
+    whether this call started the connection (and so must shut it down).
+
+    Nothing of the tasks' environment is logged: workers' output is not forwarded, and Ray's
+    own warnings (not errors) are kept off the terminal."""
+    if not address:
+        # Ray resolves 127.0.0.1 to the machine's address and binds its servers there (or to
+        # every interface); in "no cluster" mode it keeps every server on the loopback
+        # interface. Ray reads this variable at import, and its children inherit it.
+        os.environ[RAY_NO_CLUSTER_VARIABLE] = "0"
     try:
         import ray
+        from ray._private import ray_constants
     except ImportError:
         raise UnweaveError("--backend ray needs the 'ray' package (pip install "
                            "'unweave[cluster]')") from None
-    started = not ray.is_initialized()
-    if started:
-        try:
-            if address:
-                ray.init(address=address, log_to_driver=False, configure_logging=False)
-            else:  # a private local instance, reachable from this machine only
-                ray.init(include_dashboard=False, _node_ip_address="127.0.0.1",
-                         log_to_driver=False, configure_logging=False)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise UnweaveError(f"cannot start or reach Ray ({str(exc).splitlines()[0]})") \
-                from None
+    if ray.is_initialized():
+        return False
+    logging.getLogger("ray").setLevel(logging.ERROR)
+    try:
+        if address:
+            ray.init(address=address, log_to_driver=False, configure_logging=False)
+        else:  # a private local instance, reachable from this machine only
+            ray_constants.ENABLE_RAY_CLUSTER = False  # when ray was imported before
+            ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise UnweaveError(f"cannot start or reach Ray ({str(exc).splitlines()[0]})") from None
+    return True
+
+
+def _run_on_ray(tasks: list[Task], address: str | None, note) -> None:
+    started = connect_ray(address)
+    import ray
+
     try:
         remote = ray.remote(run_task)
         refs = {remote.remote(t): i for i, t in enumerate(tasks)}

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import math
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from unweave.audio import read_audio
@@ -19,7 +21,16 @@ from unweave.methods.base import Separator
 from unweave.paths import expand_inputs, unique_track_names
 
 EXIT_USAGE = 2
-OPTION_TYPES = {"int": int, "float": float, "str": str, "bool": bool}
+def finite_float(text: str) -> float:
+    """A float option: NaN and infinity are refused (they would pass every range check)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
+finite_float.__name__ = "float"  # argparse names the type in its messages and metavars
+OPTION_TYPES = {"int": int, "float": finite_float, "str": str, "bool": bool}
 #: Shorter flags users expect for some options (``--sources 3`` for ``n_sources``).
 FLAG_ALIASES = {"n_sources": ["--sources"]}
 
@@ -98,6 +109,9 @@ def cmd_separate(args) -> int:
     cls = get_method(args.method)
     options = method_options(args)
     cls(**options)  # validate the options once, before any work
+    if cls.assumptions.needs_references and args.reference is None:
+        raise UnweaveError(f"'{cls.name}' is an oracle: give the true sources with "
+                           "--reference DIR")
     if args.bits is None:
         args.bits = 32 if args.format == "wav" else 24
     if args.chunk_seconds <= 0 or args.overlap_seconds < 0:
@@ -334,9 +348,9 @@ def build_parser(method: str | None = None) -> OneLineParser:
     p.add_argument("--reference", default=None,
                    help="true sources for oracle methods: a folder of <source>.wav files "
                    "(or one sub-folder per input track) or a .stem.mp4")
-    p.add_argument("--chunk-seconds", type=float, default=60.0,
+    p.add_argument("--chunk-seconds", type=finite_float, default=60.0,
                    help="process long audio in chunks of this length (bounded memory)")
-    p.add_argument("--overlap-seconds", type=float, default=2.0,
+    p.add_argument("--overlap-seconds", type=finite_float, default=2.0,
                    help="cross-fade between chunks")
     p.add_argument("-j", "--jobs", type=int, default=1,
                    help="separate this many files at once (local process pool)")
@@ -358,8 +372,8 @@ def build_parser(method: str | None = None) -> OneLineParser:
     p.add_argument("--metric", choices=["v4", "v3", "sisdr"], default="v4",
                    help="v4: BSS Eval v4 as museval (default); v3: bss_eval_images as mir_eval; "
                    "sisdr: scale-invariant SDR")
-    p.add_argument("--window", type=float, default=1.0, help="v4 window in seconds")
-    p.add_argument("--hop", type=float, default=1.0, help="v4 hop in seconds")
+    p.add_argument("--window", type=finite_float, default=1.0, help="v4 window in seconds")
+    p.add_argument("--hop", type=finite_float, default=1.0, help="v4 hop in seconds")
     p.add_argument("--baselines", default="",
                    help="also score these methods on the same tracks, e.g. mixture,irm")
     p.add_argument("--json", help="write per-window scores (museval's JSON layout)")
@@ -379,7 +393,7 @@ def build_parser(method: str | None = None) -> OneLineParser:
     p.add_argument("--data", nargs="+", required=True, help="example files, folders or globs")
     p.add_argument("--out", required=True, help="output .npz file")
     p.add_argument("--components", type=int, default=32, help="nmf: number of bases")
-    p.add_argument("--beta", type=float, default=1.0, choices=[0.0, 1.0, 2.0], help="nmf")
+    p.add_argument("--beta", type=finite_float, default=1.0, choices=[0.0, 1.0, 2.0], help="nmf")
     p.add_argument("--iter", type=int, default=200, help="nmf: iterations")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--force", action="store_true")
@@ -387,16 +401,16 @@ def build_parser(method: str | None = None) -> OneLineParser:
     p.add_argument("--steps", type=int, default=100, help="networks: batches per epoch")
     p.add_argument("--batch", type=int, default=8, help="networks: excerpts per batch")
     p.add_argument("--frames", type=int, default=128, help="networks: excerpt length, frames")
-    p.add_argument("--lr", type=float, default=1e-3, help="networks: learning rate")
+    p.add_argument("--lr", type=finite_float, default=1e-3, help="networks: learning rate")
     p.add_argument("--channels", default="16,32,64,128", help="unet: channels per level")
     p.add_argument("--hidden", type=int, default=256, help="drnn: recurrent units")
-    p.add_argument("--validation", type=float, default=0.15,
+    p.add_argument("--validation", type=finite_float, default=0.15,
                    help="networks: share of groups (singers, songs) held out")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
     p.add_argument("--resume", action="store_true", help="networks: continue --out")
     p.add_argument("--unpaired", help="networks: folder with mixtures/ and vocals/ (no pairs) "
                    "for adversarial semi-supervised training")
-    p.add_argument("--adversarial", type=float, default=0.1,
+    p.add_argument("--adversarial", type=finite_float, default=0.1,
                    help="networks: weight of the adversarial loss with --unpaired")
     p.set_defaults(func=cmd_train)
 
@@ -430,7 +444,10 @@ def main(argv: list[str] | None = None) -> int:
         args, extra = parser.parse_known_args(argv)
         if extra:
             raise _unknown_option(extra, method)
-        return args.func(args)
+        with warnings.catch_warnings():
+            if not os.environ.get(DEBUG_VARIABLE):  # numeric warnings are not for users;
+                warnings.simplefilter("ignore", RuntimeWarning)  # non-finite output is checked
+            return args.func(args)
     except UnweaveError as exc:
         _report(str(exc))
         return EXIT_USAGE

@@ -73,8 +73,9 @@ class Separation:
 class Separator:
     """Base class: subclasses are dataclasses of options and implement :meth:`separate`.
 
-    Calling the object validates the mixture once (shape, finiteness, silence, channel count)
-    and then calls ``separate(mixture, sample_rate, **inputs)``.
+    Calling the object validates the mixture once (shape, finiteness, silence, channel count),
+    calls ``separate(mixture, sample_rate, **inputs)`` and checks that every estimate is
+    finite.
     """
 
     name: ClassVar[str] = ""
@@ -87,7 +88,12 @@ class Separator:
         if self.assumptions.needs_references:
             inputs["references"] = validate_references(inputs.get("references"), mixture,
                                                        self.name)
-        return self.separate(mixture, int(sample_rate), **inputs)
+        result = self.separate(mixture, int(sample_rate), **inputs)
+        for source, estimate in result.sources.items():
+            if not np.all(np.isfinite(estimate)):
+                raise UnweaveError(f"'{self.name}' gave non-finite samples for '{source}' "
+                                   "(an option far out of its usual range?)")
+        return result
 
     def separate(self, mixture: np.ndarray, sample_rate: int, **inputs) -> Separation:
         raise NotImplementedError

@@ -69,8 +69,10 @@ class DUET(Separator):
                               mixing="anechoic (gains and small delays)")
 
     def __post_init__(self):
-        if self.n_sources < 1 or self.bins < 5:
-            raise UnweaveError("need n_sources >= 1 and bins >= 5")
+        if not 1 <= self.n_sources <= 16 or not 5 <= self.bins <= 1000:
+            raise UnweaveError("need 1 <= n_sources <= 16 and 5 <= bins <= 1000")
+        if not (0 <= self.p <= 4 and 0 <= self.q <= 4):
+            raise UnweaveError("need 0 <= p <= 4 and 0 <= q <= 4 (the weighting exponents)")
         if self.max_attenuation <= 0 or self.max_delay <= 0:
             raise UnweaveError("max_attenuation and max_delay must be > 0")
         self._stft = STFTConfig(self.n_fft, self.hop)

@@ -16,7 +16,7 @@ import numpy as np
 
 from unweave.errors import UnweaveError
 from unweave.methods.base import Assumptions, Separation, Separator, register
-from unweave.methods.iterative import iterate
+from unweave.methods.iterative import check_iterations, iterate
 from unweave.spectral import STFTConfig, istft, stft
 
 
@@ -103,8 +103,9 @@ class GMMVoice(Separator):
     assumptions = Assumptions(min_channels=2, max_channels=2, content="music", mixing="panned")
 
     def __post_init__(self):
-        if self.n_components < 2:
-            raise UnweaveError("n_components must be >= 2 (voice and the rest)")
+        check_iterations(self.n_iter)
+        if not 2 <= self.n_components <= 64:
+            raise UnweaveError("n_components must be 2 to 64 (voice and the rest)")
         if self.max_bins < 100 or self.low_hz < 0:
             raise UnweaveError("need max_bins >= 100 and low_hz >= 0")
         self._stft = STFTConfig(self.n_fft, self.hop)

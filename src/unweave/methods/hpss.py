@@ -51,6 +51,10 @@ def hpss_masks(
     return mask_h.astype(magnitude.dtype), mask_p.astype(magnitude.dtype)
 
 
+#: Longest median filter (frames or bins): far past any useful length, and it bounds the time.
+MAX_KERNEL = 1001
+
+
 @register
 @dataclass
 class HPSS(Separator):
@@ -74,8 +78,9 @@ class HPSS(Separator):
     assumptions = Assumptions(content="music")
 
     def __post_init__(self):
-        if self.kernel < 1:
-            raise UnweaveError(f"kernel must be >= 1 (got {self.kernel})")
+        if not 1 <= self.kernel <= MAX_KERNEL:
+            raise UnweaveError(f"kernel must be 1 to {MAX_KERNEL} frames/bins (got "
+                               f"{self.kernel}; FitzGerald uses 17 to 31)")
         if self.margin < 1:
             raise UnweaveError(f"margin must be >= 1 (got {self.margin})")
         if self.power <= 0:

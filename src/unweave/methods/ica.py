@@ -23,7 +23,7 @@ from unweave.methods.base import (
     count_blind_sources,
     register,
 )
-from unweave.methods.iterative import iterate
+from unweave.methods.iterative import check_iterations, iterate
 
 GAUSS_LOGCOSH = 0.374567  # E[log cosh(v)] for a standard normal v
 
@@ -113,7 +113,8 @@ class ICA(Separator):
     assumptions = Assumptions(min_channels=2, content="any", mixing="instantaneous")
 
     def __post_init__(self):
-        if not 0 <= self.n_sources <= MAX_BLIND_SOURCES or self.n_iter < 1:
+        check_iterations(self.n_iter)
+        if not 0 <= self.n_sources <= MAX_BLIND_SOURCES:
             raise UnweaveError(f"need 0 <= n_sources <= {MAX_BLIND_SOURCES} (0: as many as "
                                "channels) and n_iter >= 1")
 

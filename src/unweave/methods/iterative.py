@@ -10,6 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from unweave.errors import UnweaveError
+
+#: The most iterations a method's ``n_iter`` may ask for: past any published setting, and it
+#: keeps a run's time bounded.
+MAX_ITERATIONS = 10_000
+
+
+def check_iterations(n_iter: int, minimum: int = 1) -> None:
+    """A clear error unless ``minimum <= n_iter <= MAX_ITERATIONS``."""
+    if not minimum <= n_iter <= MAX_ITERATIONS:
+        raise UnweaveError(f"n_iter must be {minimum} to {MAX_ITERATIONS} (got {n_iter})")
+
 
 def iterate(update: Callable[[Any], Any], objective: Callable[[Any], float], state: Any,
             n_iter: int, tol: float = 0.0, callback: Callable[[int, Any, float], None] | None

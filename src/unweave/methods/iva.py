@@ -30,7 +30,7 @@ from unweave.methods.base import (
     count_blind_sources,
     register,
 )
-from unweave.methods.iterative import iterate
+from unweave.methods.iterative import check_iterations, iterate
 from unweave.spectral import STFTConfig, istft, stft
 
 EPS = 1e-10
@@ -164,7 +164,8 @@ class _FrequencyDomainBSS(Separator):
                               mixing="convolutive (delays, reverberation)")
 
     def __post_init__(self):
-        if not 0 <= self.n_sources <= MAX_BLIND_SOURCES or self.n_iter < 1:
+        check_iterations(self.n_iter)
+        if not 0 <= self.n_sources <= MAX_BLIND_SOURCES:
             raise UnweaveError(f"need 0 <= n_sources <= {MAX_BLIND_SOURCES} (0: as many as "
                                "channels) and n_iter >= 1")
         self._stft = STFTConfig(self.n_fft, self.hop)

@@ -67,9 +67,9 @@ class _Neural(Separator):
         if info["model_name"] != self.name:
             raise UnweaveError(f"{path}: holds a '{info['model_name']}' model, not '{self.name}'")
         if self.device != "cpu":
-            from unweave.nn.train import _device
+            from unweave.nn.train import resolve_device
 
-            self.device = _device(self.device)
+            self.device = resolve_device(self.device)
             self._network = self._network.to(self.device)
 
     def separate(self, mixture, sample_rate, **inputs):

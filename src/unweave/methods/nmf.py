@@ -27,7 +27,7 @@ import numpy as np
 from unweave.errors import UnweaveError
 from unweave.masking import ratio_masks
 from unweave.methods.base import Assumptions, Separation, Separator, register
-from unweave.methods.iterative import iterate
+from unweave.methods.iterative import check_iterations, iterate
 from unweave.spectral import STFTConfig, istft, stft
 
 EPS = 1e-12
@@ -212,8 +212,9 @@ class NMF(Separator):
     assumptions = Assumptions(content="any")
 
     def __post_init__(self):
-        if self.n_components < 1 or self.n_sources < 1 or self.n_iter < 0:
-            raise UnweaveError("need n_components >= 1, n_sources >= 1, n_iter >= 0")
+        check_iterations(self.n_iter, minimum=0)
+        if not 1 <= self.n_components <= 1000 or not 1 <= self.n_sources <= 64:
+            raise UnweaveError("need 1 <= n_components <= 1000 and 1 <= n_sources <= 64")
         if not 0 <= self.beta <= 2:
             raise UnweaveError(f"beta must be in [0, 2] (got {self.beta})")
         if self.sharing_penalty < 0:

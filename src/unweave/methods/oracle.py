@@ -113,6 +113,10 @@ class MixtureBaseline(Separator):
     reference = "Vincent, Gribonval & Fevotte, IEEE TASLP 14(4), 2006 (BSS Eval baseline)"
     assumptions = Assumptions()
 
+    def __post_init__(self):
+        if not 1 <= self.n_sources <= 64:
+            raise UnweaveError("need 1 <= n_sources <= 64")
+
     def separate(self, mixture, sample_rate, references=None, **inputs):
         names = list(references) if references else [f"source_{i + 1}"
                                                      for i in range(self.n_sources)]

@@ -19,6 +19,7 @@ import numpy as np
 from unweave.errors import UnweaveError
 from unweave.masking import ratio_masks
 from unweave.methods.base import Assumptions, Separation, Separator, register
+from unweave.methods.iterative import check_iterations
 from unweave.methods.nmf import nmf
 from unweave.score import Score, align_score, midi_hz, read_alignment, read_midi, warp
 from unweave.spectral import STFTConfig, istft, stft
@@ -85,8 +86,9 @@ class ScoreInformed(Separator):
     def __post_init__(self):
         if not self.score:
             raise UnweaveError("method 'score' needs a MIDI file: --score FILE.mid")
-        if self.tolerance < 0 or self.n_iter < 0:
-            raise UnweaveError("need tolerance >= 0 and n_iter >= 0")
+        check_iterations(self.n_iter, minimum=0)
+        if self.tolerance < 0:
+            raise UnweaveError("need tolerance >= 0")
         self._score = read_midi(self.score)
         names = [n.strip() for n in self.names.split(",")] if self.names else \
             self._score.track_names

@@ -30,13 +30,20 @@ class TrainConfig:
     adversarial: float = 0.0  # weight of the adversarial loss (needs unpaired data)
 
 
-def _device(name: str) -> str:
+def resolve_device(name: str) -> str:
+    """"auto", "cpu", "cuda" or "cuda:N" -> a torch device name that exists here."""
+    import re
+
     import torch
 
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UnweaveError("--device cuda: no CUDA device is available")
+    if name != "cpu" and not re.fullmatch(r"cuda(:\d+)?", name):
+        raise UnweaveError(f"unknown device {name!r}: use auto, cpu, cuda or cuda:N")
+    if name.startswith("cuda"):
+        index = int(name.partition(":")[2] or 0)
+        if not torch.cuda.is_available() or index >= torch.cuda.device_count():
+            raise UnweaveError(f"--device {name}: no such CUDA device here")
     return name
 
 
@@ -70,7 +77,7 @@ def train(config: TrainConfig, train_tracks: list[Track], val_tracks: list[Track
     from unweave.nn import checkpoint
     from unweave.nn.models import build
 
-    device = _device(config.device)
+    device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     model = build(config.model, dict(config.model_args)).to(device)
     optim = torch.optim.Adam(model.parameters(), lr=config.lr)
@@ -79,11 +86,16 @@ def train(config: TrainConfig, train_tracks: list[Track], val_tracks: list[Track
     out = Path(out)
     if resume and out.exists():
         data = checkpoint.load(out)
-        model.load_state_dict(data["state_dict"])
-        if "optimizer" in data:
-            optim.load_state_dict(data["optimizer"])
-        history = data["training"]["history"]
-        start_epoch = data["training"]["epoch"]
+        try:
+            model.load_state_dict(data["state_dict"])
+            if "optimizer" in data:
+                optim.load_state_dict(data["optimizer"])
+            history = data["training"]["history"]
+            start_epoch = int(data["training"]["epoch"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise UnweaveError(f"{out}: cannot resume from it: not a checkpoint of this model "
+                               f"and settings ({type(exc).__name__}: "
+                               f"{(str(exc).splitlines() or [''])[0][:120]})") from None
     samples = (config.frames - 1) * STFT.hop
     sampler = ExcerptSampler(train_tracks, samples, seed=config.seed + start_epoch)
     adversary = None
