@@ -175,6 +175,7 @@ def run_case(i: int, rng: np.random.Generator, methods: dict, limit: float) -> t
                 argv += ["--baselines", str(rng.choice(["mixture,irm", "mixture", "x", ""]))]
         else:
             argv = ["report", str(folder if rng.random() < 0.5 else path)]
+        before = {p for p in folder.rglob("*") if p.is_file()}
         stderr = io.StringIO()
         cwd = os.getcwd()
         os.chdir(folder)
@@ -194,17 +195,17 @@ def run_case(i: int, rng: np.random.Generator, methods: dict, limit: float) -> t
         text = stderr.getvalue()
         errors = [l for l in text.splitlines() if l.startswith("unweave: error:")]
         parts = [p for p in folder.rglob("*") if p.name.endswith(".part")]
-        outside = [p for p in folder.rglob("*") if p.is_file()
-                   and not (str(p).startswith(str(out)) or p.parent == folder
-                            or p.parent.name == "album")]
+        outputs = (out, folder / "report")  # separate's -o, and report's own folder
+        outside = [p for p in folder.rglob("*") if p.is_file() and p not in before
+                   and not any(p.is_relative_to(o) for o in outputs)]
         if code not in (0, 2) or "Traceback" in text or parts or outside:
             return "crash", f"exit {code}: {text.strip()[:300]} :: {argv} [{kind}] {parts} " \
                 f"{outside}"
-        inputs = 2 if kind == "folder" else 1
+        inputs = 2 if kind == "folder" or command == "evaluate" else 1
         if len(errors) > (inputs + 1 if inputs > 1 else 1):  # a line per input + a summary
             return "crash", f"{len(errors)} error lines :: {argv}: {errors}"
-        if text.strip() and not all(l.startswith("unweave: error:") or SUMMARY.match(l)
-                                    for l in text.strip().splitlines()):
+        if text.strip() and not all(l.startswith(("unweave: error:", "unweave: warning:"))
+                                    or SUMMARY.match(l) for l in text.strip().splitlines()):
             return "crash", f"stray output on stderr: {text.strip()[:300]} :: {argv}"
         return ("ok", "") if code == 0 else ("error", error_kind(errors[-1] if errors else ""))
 

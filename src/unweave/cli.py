@@ -170,17 +170,21 @@ def cmd_evaluate(args) -> int:
         bar.set_description(pair.name[:30])
         try:
             scores = evaluate_pair(pair, args.metric, args.window, args.hop, baselines)
-        except (UnweaveError, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 - one failed track must not stop the others
+            if os.environ.get(DEBUG_VARIABLE):
+                raise
             failed += 1
             bar.clear()
-            _report(f"{pair.name}: {exc}" if pair.name not in str(exc) else str(exc))
+            text = describe(exc)
+            _report(f"{pair.name}: {text}" if pair.name not in text else text)
             continue
         for key, track in scores.items():
             results.setdefault(key, []).append(track)
         est = scores["estimate"]
         for what, names in (("no estimate for", est.missing), ("no reference for", est.extra)):
             if names:
-                bar.write(f"{pair.name}: {what} {', '.join(names)}", file=sys.stderr)
+                bar.write(f"unweave: warning: {pair.name}: {what} {', '.join(names)}",
+                          file=sys.stderr)
         if len(pairs) > 1 and not args.quiet:
             bar.write(format_table(est.medians(), f"{pair.name}"), file=sys.stderr)
     bar.close()
