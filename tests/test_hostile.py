@@ -455,3 +455,17 @@ def test_ray_run_logs_no_secret(tmp_path):
     token = Path.home() / ".ray" / "auth_token"
     if token.exists():
         assert token.read_text().strip() not in stdout + stderr
+
+
+def test_mp4_decoding_stops_at_its_bound(tmp_path, monkeypatch):
+    """A small file that decodes to more samples than the bound (a decompression bomb) is
+    refused while decoding, before memory runs out. The bound is lowered to show it."""
+    import unweave.audio
+    from hostile import unusual_cases
+
+    make = next(c.make for c in unusual_cases() if c.name == "AAC in MP4 (.m4a)")
+    path = make(tmp_path)
+    assert read_audio(path)[0].shape[0] == 2
+    monkeypatch.setattr(unweave.audio, "MAX_DECODED_VALUES", 50_000)
+    with pytest.raises(AudioReadError, match="convert it to WAV or FLAC"):
+        read_audio(path)

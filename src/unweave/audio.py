@@ -27,6 +27,11 @@ from unweave.names import unique_names
 AUDIO_FILE_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".mp4", ".m4a",
                        ".aac", ".opus", ".wv"}
 PYAV_SUFFIXES = {".mp4", ".m4a", ".aac", ".m4b", ".mov", ".webm", ".mkv", ".opus"}
+#: MP4/AAC files are decoded whole (FFmpeg's containers are not read block by block here): at
+#: most this many samples over all channels and streams (2 GiB of float32, 100 minutes of
+#: 44.1 kHz stereo), so a small file that decodes to hours of many channels cannot exhaust
+#: memory.
+MAX_DECODED_VALUES = 1 << 29
 #: Stream names of a MUSDB-style ``.stem.mp4`` when the file carries none.
 MUSDB_STEM_NAMES = ("mixture", "drums", "bass", "other", "vocals")
 WRITE_SUBTYPES = {
@@ -140,12 +145,18 @@ def _decode_streams(container, streams) -> list[np.ndarray]:
     """Decode PyAV audio streams in one pass over the file -> ``[(channels, samples)]``."""
     index = {s.index: i for i, s in enumerate(streams)}
     blocks: list[list[np.ndarray]] = [[] for _ in streams]
+    decoded = 0
     for packet in container.demux(streams):
         i = index[packet.stream.index]
         for frame in packet.decode():
             block = _frame_array(frame)
             if blocks[i] and block.shape[0] != blocks[i][0].shape[0]:
                 raise AudioReadError("the channel count changes within the stream")
+            decoded += block.size
+            if decoded > MAX_DECODED_VALUES:
+                raise AudioReadError(
+                    f"decodes to more than {MAX_DECODED_VALUES * 4 >> 30} GiB of samples; "
+                    "convert it to WAV or FLAC, which unweave reads block by block")
             blocks[i].append(block)
     out = []
     for i, stream in enumerate(streams):
