@@ -469,3 +469,30 @@ def test_mp4_decoding_stops_at_its_bound(tmp_path, monkeypatch):
     monkeypatch.setattr(unweave.audio, "MAX_DECODED_VALUES", 50_000)
     with pytest.raises(AudioReadError, match="convert it to WAV or FLAC"):
         read_audio(path)
+
+
+def test_ctrl_c_stops_a_pool_batch_at_once_and_a_rerun_finishes_it(tmp_path):
+    """Ctrl-C in a terminal reaches the whole process group: the workers drop their tracks'
+    temporary files and exit, and no queued track is started."""
+    inputs = []
+    for name in ("a", "b", "c"):
+        sf.write(tmp_path / f"{name}.wav", noise(2, 16000 * 60, seed=ord(name)).T, 16000)
+        inputs.append(tmp_path / f"{name}.wav")
+    out = tmp_path / "out"
+    argv = ["separate", *inputs, "-m", "hpss", "-o", out, "--jobs", 2, "--chunk-seconds", 2,
+            "--kernel", 61]
+    proc = _cli(*argv, start_new_session=True)
+    deadline = time.time() + 120
+    while not stray_files(tmp_path) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert stray_files(tmp_path), "the run ended before it began writing"
+    time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "unweave: error: interrupted" in err, err
+    assert "Traceback" not in err
+    assert not stray_files(tmp_path)
+    assert not any((out / t).exists() for t in ("a", "b", "c"))
+    rerun = _cli(*argv)
+    _, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0 and "3 separated, 0 skipped" in err, err

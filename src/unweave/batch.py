@@ -164,11 +164,16 @@ def run_tasks(tasks: list[Task], jobs: int = 1, quiet: bool = False, backend: st
         import multiprocessing
 
         # "spawn": workers start clean (no threads or torch state inherited from this process).
-        with ProcessPoolExecutor(max_workers=jobs,
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(run_task, t): i for i, t in enumerate(tasks)}
+        pool = ProcessPoolExecutor(max_workers=jobs,
+                                   mp_context=multiprocessing.get_context("spawn"))
+        try:
+            futures = {pool.submit(_run_in_worker, t): i for i, t in enumerate(tasks)}
             for future in as_completed(futures):
                 note(futures[future], future.result())
+        except BaseException:  # Ctrl-C: start nothing new (the running tracks stop on their own)
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown()
     bar.close()
     return outcomes
 
@@ -207,6 +212,16 @@ def connect_ray(address: str | None) -> bool:
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise UnweaveError(f"cannot start or reach Ray ({str(exc).splitlines()[0]})") from None
     return True
+
+
+def _run_in_worker(task: Task) -> Outcome:
+    """:func:`run_task` in a pool worker. Ctrl-C reaches the workers too: once the track's
+    temporary files are removed (on the way out of ``run_task``), the worker exits rather than
+    take the next queued track."""
+    try:
+        return run_task(task)
+    except KeyboardInterrupt:
+        os._exit(130)
 
 
 def _run_on_ray(tasks: list[Task], address: str | None, note) -> None:
