@@ -496,3 +496,24 @@ def test_ctrl_c_stops_a_pool_batch_at_once_and_a_rerun_finishes_it(tmp_path):
     rerun = _cli(*argv)
     _, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0 and "3 separated, 0 skipped" in err, err
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".m4a"])
+def test_file_names_that_are_not_utf8(capsys, tmp_path, suffix):
+    """Linux allows any bytes in a name; Python holds them as surrogates, which libsndfile
+    and FFmpeg cannot take as text."""
+    from hostile import unusual_cases
+
+    make = next(c.make for c in unusual_cases()
+                if c.name == ("AAC in MP4 (.m4a)" if suffix == ".m4a" else "WAV PCM_16"))
+    made = make(tmp_path)
+    raw = os.path.join(os.fsencode(tmp_path), b"\xff\xfe song" + suffix.encode())
+    try:
+        os.rename(os.fsencode(made), raw)
+    except OSError:
+        pytest.skip("this file system refuses names that are not UTF-8")
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "separate", os.fsdecode(raw), "-m", "hpss", "-o", out, "-q")
+    assert code == 0, err
+    assert sorted(p.name for p in (out / "song").iterdir()) == ["harmonic.wav",
+                                                                 "percussive.wav"]

@@ -14,7 +14,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +41,18 @@ WRITE_SUBTYPES = {
     ("flac", 16): "PCM_16",
     ("flac", 24): "PCM_24",
 }
+
+
+def native_path(path: str | os.PathLike) -> str | bytes:
+    """``path`` for C libraries (libsndfile, FFmpeg): the text, or the raw bytes when the name
+    is not valid UTF-8 (Linux allows any bytes; Python keeps them as surrogates, which the
+    libraries would fail to encode)."""
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(text)
+    return text
 
 
 def is_stem_file(path: str | os.PathLike) -> bool:
@@ -102,7 +114,7 @@ def _quiet_decoder(path: Path) -> Iterator[None]:
 
 def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
     try:
-        with _quiet_decoder(path), sf.SoundFile(str(path)) as f:
+        with _quiet_decoder(path), sf.SoundFile(native_path(path)) as f:
             sample_rate = f.samplerate
             if f.channels < 1:
                 raise AudioReadError(f"{path}: declares {f.channels} channels")
@@ -187,7 +199,10 @@ def _read_pyav(path: Path, all_streams: bool) -> tuple[dict[str, np.ndarray], in
     import av
 
     try:
-        with av.open(str(path)) as container:
+        # FFmpeg takes a path as text; a name that is not UTF-8 goes as an open file instead.
+        source = native_path(path)
+        with (open(path, "rb") if isinstance(source, bytes) else nullcontext(source)) as src, \
+                av.open(src) as container:
             streams = [s for s in container.streams.audio if s.codec_context is not None
                        and (s.codec_context.sample_rate or 0) > 0]
             if not streams:
@@ -241,7 +256,7 @@ def seekable_info(path: str | os.PathLike) -> tuple[int, int, int] | None:
         return None
     _check_readable(path)
     try:
-        with _quiet_decoder(path), sf.SoundFile(str(path)) as f:
+        with _quiet_decoder(path), sf.SoundFile(native_path(path)) as f:
             _check_not_truncated(path, f)
             if not f.seekable() or f.frames <= 0 or f.channels < 1:
                 return None
@@ -310,7 +325,7 @@ class AudioWriter:
                                        dir=self.path.parent)
             os.close(fd)
             self._tmp = Path(tmp)
-            self._file = sf.SoundFile(tmp, "w", sample_rate, channels, subtype,
+            self._file = sf.SoundFile(native_path(tmp), "w", sample_rate, channels, subtype,
                                       format=self.path.suffix.lstrip(".").upper())
         except (OSError, sf.LibsndfileError, RuntimeError) as exc:
             self._fail(exc)

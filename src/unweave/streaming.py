@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from unweave.audio import AudioWriter
+from unweave.audio import AudioWriter, native_path
 from unweave.errors import UnweaveError
 from unweave.methods.base import Separator
 from unweave.methods.chunking import _crossfade, chunk_starts
@@ -26,7 +26,7 @@ def stream_separate(separator: Separator, path: Path, out_dir: Path, fmt: str, b
     """Separate ``path`` into ``out_dir/<source>.<fmt>`` chunk by chunk; return the files.
 
     ``names_of`` turns the separator's source names into file names (distinct, safe)."""
-    with sf.SoundFile(str(path)) as f:
+    with sf.SoundFile(native_path(path)) as f:
         rate, channels, length = f.samplerate, f.channels, f.frames
         chunk = max(int(chunk_seconds * rate), 1)
         overlap = min(int(overlap_seconds * rate), chunk // 2)
