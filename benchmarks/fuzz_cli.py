@@ -172,6 +172,8 @@ def run_case(i: int, rng: np.random.Generator, methods: dict, limit: float) -> t
             if rng.random() < 0.3:
                 argv += ["--window", str(rng.choice(["1", "0.5", "0", "-1", "nan", "1e9"]))]
             if rng.random() < 0.3:
+                argv += ["--hop", str(rng.choice(["1", "0.25", "0", "1e-9", "-1", "1e9"]))]
+            if rng.random() < 0.3:
                 argv += ["--baselines", str(rng.choice(["mixture,irm", "mixture", "x", ""]))]
         else:
             argv = ["report", str(folder if rng.random() < 0.5 else path)]

@@ -18,6 +18,11 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from unweave.errors import UnweaveError
 
+#: The longest frame, and the most frames overlapping one sample (n_fft / hop): past any
+#: useful setting, and they bound a spectrogram's size (at most 32x the signal's).
+MAX_FFT = 1 << 16
+MAX_OVERLAP = 32
+
 
 @dataclass(frozen=True)
 class STFTConfig:
@@ -32,6 +37,10 @@ class STFTConfig:
             raise UnweaveError(f"n_fft must be >= 2 and hop >= 1 (got {self.n_fft}, {self.hop})")
         if self.hop > self.n_fft:
             raise UnweaveError(f"hop ({self.hop}) must not exceed n_fft ({self.n_fft})")
+        if self.n_fft > MAX_FFT or self.n_fft > MAX_OVERLAP * self.hop:
+            raise UnweaveError(f"need n_fft <= {MAX_FFT} and hop >= n_fft / {MAX_OVERLAP} (got "
+                               f"n_fft {self.n_fft}, hop {self.hop}): the spectrogram would "
+                               "hold too many frames")
 
     def window_array(self, dtype=np.float64) -> np.ndarray:
         return scipy.signal.get_window(self.window, self.n_fft, fftbins=True).astype(dtype)

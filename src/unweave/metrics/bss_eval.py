@@ -244,6 +244,8 @@ def bss_eval_v4(reference, estimate, window: int = 44100, hop: int = 44100,
     SIR and SAR are then measured in windows of ``window`` samples every ``hop`` (museval's
     defaults: 1 s at 44.1 kHz). No permutation: estimate j is scored against reference j.
     """
+    if window < 1 or hop < 1:
+        raise ValueError(f"window and hop must be >= 1 sample (got {window}, {hop})")
     ref, est = validate(reference, estimate)
     n_src, n_chan, n = ref.shape
     L = filter_len

@@ -131,8 +131,10 @@ def evaluate_sources(references: dict[str, np.ndarray], estimates: dict[str, np.
     est = np.stack(ests)
     window = hop = filter_len = None
     if metric == "v4":
-        window, hop, filter_len = int(window_seconds * sample_rate), int(hop_seconds *
-                                                                         sample_rate), 512
+        window = int(min(window_seconds, 1e6) * sample_rate)  # past the track: one window
+        hop, filter_len = int(min(hop_seconds, 1e6) * sample_rate), 512
+        if window < 1 or hop < 1:
+            raise UnweaveError(f"window and hop must be at least one sample (1/{sample_rate} s)")
         r = bss_eval_v4(ref, est, window=window, hop=hop)
         values = {"SDR": r.sdr, "ISR": r.isr, "SIR": r.sir, "SAR": r.sar}
     elif metric == "v3":
