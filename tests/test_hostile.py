@@ -517,3 +517,20 @@ def test_file_names_that_are_not_utf8(capsys, tmp_path, suffix):
     assert code == 0, err
     assert sorted(p.name for p in (out / "song").iterdir()) == ["harmonic.wav",
                                                                  "percussive.wav"]
+
+
+def test_report_pages_never_overwrite_each_other_or_the_index(capsys, tmp_path):
+    """Track folders named 'index', 'a:b' and 'a_b' (same safe name), and one whose stem is
+    not audio: every track gets its own page, the index survives, the bad one says why."""
+    out = tmp_path / "out"
+    for i, track in enumerate(["index", "a:b", "a_b", "broken"]):
+        (out / track).mkdir(parents=True)
+        sf.write(out / track / "vocals.wav", noise(2, 8000, seed=i).T, 8000)
+    (out / "broken" / "vocals.wav").write_bytes(b"not audio")
+    code, _, err = run(capsys, "report", out)
+    assert code == 0, err
+    pages = sorted(p.name for p in (out / "report").glob("*.html"))
+    assert pages == ["a_b-2.html", "a_b.html", "broken.html", "index-2.html", "index.html"]
+    index = (out / "report" / "index.html").read_text()
+    assert all(f'href="{p}"' in index for p in pages if p != "index.html")
+    assert "not a readable audio file" in (out / "report" / "broken.html").read_text()

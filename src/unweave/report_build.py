@@ -15,8 +15,8 @@ from pathlib import Path
 
 from unweave.audio import AUDIO_FILE_SUFFIXES, read_audio
 from unweave.batch import manifest_path
-from unweave.errors import UnweaveError
-from unweave.names import safe_name
+from unweave.errors import UnweaveError, describe
+from unweave.names import safe_name, unique_names
 from unweave.report import Section, distribution_svg, mask_png, spectrogram_png, write_page
 
 
@@ -42,8 +42,15 @@ def build_report(results: Path, reference: Path | None = None, force: bool = Fal
     (out / "img").mkdir(parents=True)
     index_rows = []
     distributions: dict[str, dict[str, list[float]]] = {}
-    for track in tracks:
-        name, score, page, per_method = _track_page(track, out, reference)
+    # Page and image-folder names: safe, distinct, and never the index's own.
+    page_names = unique_names(["index", "img"] + [safe_name(t.name) for t in tracks])[2:]
+    for track, page_name in zip(tracks, page_names):
+        try:
+            name, score, page, per_method = _track_page(track, out, reference, page_name)
+        except (UnweaveError, OSError) as exc:  # one unreadable track does not stop the rest
+            name, score, per_method = track.name, math.nan, {}
+            page = write_page(out / f"{page_name}.html", f"unweave report: {name}",
+                              [Section("Not shown", note=describe(exc))])
         index_rows.append((name, score, page))
         for method, medians in per_method.items():
             for source, value in medians.items():
@@ -61,10 +68,10 @@ def build_report(results: Path, reference: Path | None = None, force: bool = Fal
     return write_page(out / "index.html", f"unweave report: {results.name}", sections)
 
 
-def _track_page(track: Path, out: Path, reference: Path | None
+def _track_page(track: Path, out: Path, reference: Path | None, page_name: str
                 ) -> tuple[str, float, Path, dict[str, dict[str, float]]]:
     name = track.name
-    img_dir = out / "img" / safe_name(name)
+    img_dir = out / "img" / page_name
     img_dir.mkdir(parents=True, exist_ok=True)
     sections = []
     mixture_file = None
@@ -82,14 +89,15 @@ def _track_page(track: Path, out: Path, reference: Path | None
                                 images=[("mixture spectrogram", png)]))
     stems = sorted(f for f in track.iterdir() if f.suffix.lower() in AUDIO_FILE_SUFFIXES)
     players, images = [], []
-    for stem in stems:
+    image_names = unique_names(["mixture"] + [safe_name(f.stem, "source") for f in stems])[1:]
+    for stem, image_name in zip(stems, image_names):
         audio, rate = read_audio(stem)
         players.append((stem.stem, stem))
         images.append((f"{stem.stem} spectrogram", spectrogram_png(
-            audio, rate, img_dir / f"{safe_name(stem.stem)}.png")))
+            audio, rate, img_dir / f"{image_name}.png")))
         if mixture is not None and mixture.shape == audio.shape:
             images.append((f"{stem.stem} mask (|estimate| / |mixture|)", mask_png(
-                audio, mixture, img_dir / f"{safe_name(stem.stem)}.mask.png")))
+                audio, mixture, img_dir / f"{image_name}.mask.png")))
     sections.append(Section("Estimates", players, images=images))
     score = math.nan
     per_method: dict[str, dict[str, float]] = {}
@@ -115,5 +123,5 @@ def _track_page(track: Path, out: Path, reference: Path | None
             score = sum(m["SDR"] for m in medians.values()) / len(medians)
         except UnweaveError as exc:
             sections.append(Section("Scores", note=f"not scored: {exc}"))
-    page = write_page(out / f"{safe_name(name)}.html", f"unweave report: {name}", sections)
+    page = write_page(out / f"{page_name}.html", f"unweave report: {name}", sections)
     return name, score, page, per_method
