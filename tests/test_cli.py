@@ -361,3 +361,14 @@ def test_ray_backend_gives_the_same_outputs_as_the_process_pool(capsys, tmp_path
             a, _ = sf.read(pool / track / f"{stem}.wav")
             b, _ = sf.read(on_ray / track / f"{stem}.wav")
             np.testing.assert_array_equal(a, b)
+
+
+def test_one_long_file_shows_a_progress_bar_over_its_chunks(capsys, tmp_path):
+    _wav(tmp_path / "long.wav", 0.1 * np.random.default_rng(3).standard_normal((2, 16000 * 8)))
+    code, _, err = run(capsys, "separate", tmp_path / "long.wav", "-m", "hpss", "-o",
+                       tmp_path / "out", "--chunk-seconds", 2, "--overlap-seconds", 0.5)
+    assert code == 0, err
+    assert "5/5" in err and "chunk/s" in err.replace("s/chunk", "chunk/s")
+    code, _, err = run(capsys, "separate", tmp_path / "long.wav", "-m", "hpss", "-o",
+                       tmp_path / "out2", "--chunk-seconds", 2, "-q")
+    assert code == 0 and "chunk" not in err

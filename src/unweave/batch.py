@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,8 +95,9 @@ def _is_done(manifest: dict, out_dir: Path, fingerprint: dict) -> bool:
             and all((out_dir / f).is_file() for f in manifest.get("files", [])))
 
 
-def run_task(task: Task) -> Outcome:
-    """Separate one input (skipping it when a matching manifest says it is done)."""
+def run_task(task: Task, on_chunk: Callable[[int, int], None] | None = None) -> Outcome:
+    """Separate one input (skipping it when a matching manifest says it is done).
+    ``on_chunk(done, total)`` follows a long file's chunks."""
     path = Path(task.path)
     out_dir = Path(task.settings.out) / task.track
     manifest = manifest_path(task.settings.out, task.track)
@@ -118,7 +120,7 @@ def run_task(task: Task) -> Outcome:
         manifest.parent.mkdir(exist_ok=True)
         write_text(manifest, json.dumps({"status": "running", "fingerprint": fingerprint,
                                          "input": str(path)}, indent=1))
-        written = separate_file(path, task.track, separator, task.settings)
+        written = separate_file(path, task.track, separator, task.settings, on_chunk)
         write_text(manifest, json.dumps(
             {"status": "done", "fingerprint": fingerprint, "input": str(path),
              "files": [p.name for p in written]}, indent=1))
@@ -159,7 +161,9 @@ def run_tasks(tasks: list[Task], jobs: int = 1, quiet: bool = False, backend: st
     elif jobs == 1 or len(tasks) == 1:
         for i, task in enumerate(tasks):
             bar.set_description(task.track[:30])
-            note(i, run_task(task))
+            # One file: its chunks get the bar (a long file is most of the work).
+            with ChunkProgress(task.track, enabled=not quiet and len(tasks) == 1) as progress:
+                note(i, run_task(task, progress.update))
     else:
         import multiprocessing
 
@@ -214,6 +218,30 @@ def connect_ray(address: str | None) -> bool:
     return True
 
 
+class ChunkProgress:
+    """A progress bar with ETA over one file's chunks, shown once there are two or more."""
+
+    def __init__(self, label: str, enabled: bool = True):
+        self.label, self.enabled, self._bar = label[:30], enabled, None
+
+    def update(self, done: int, total: int) -> None:
+        if not self.enabled or total < 2:
+            return
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, unit="chunk", desc=self.label, file=sys.stderr,
+                             dynamic_ncols=True, leave=False)
+        self._bar.update(done - self._bar.n)
+
+    def __enter__(self) -> ChunkProgress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
 def _run_in_worker(task: Task) -> Outcome:
     """:func:`run_task` in a pool worker. Ctrl-C reaches the workers too: once the track's
     temporary files are removed (on the way out of ``run_task``), the worker exits rather than
@@ -260,14 +288,15 @@ def output_names(sources: list[str]) -> list[str]:
     return unique_names([safe_name(n, "source") for n in sources])
 
 
-def separate_file(path: Path, track: str, separator: Separator, args: Settings) -> list[Path]:
+def separate_file(path: Path, track: str, separator: Separator, args: Settings,
+                  on_chunk: Callable[[int, int], None] | None = None) -> list[Path]:
     """Separate one input file into ``OUTDIR/<track>/<source>.<format>``; return the files.
 
     On failure nothing of this track is left: no files, no empty folder."""
     out_dir = Path(args.out) / track
     created_dir = not out_dir.exists()
     try:
-        return _separate_into(path, out_dir, track, separator, args)
+        return _separate_into(path, out_dir, track, separator, args, on_chunk)
     except BaseException:
         if created_dir and out_dir.is_dir() and not any(out_dir.iterdir()):
             out_dir.rmdir()
@@ -275,7 +304,7 @@ def separate_file(path: Path, track: str, separator: Separator, args: Settings) 
 
 
 def _separate_into(path: Path, out_dir: Path, track: str, separator: Separator,
-                   args: Settings) -> list[Path]:
+                   args: Settings, on_chunk: Callable[[int, int], None] | None) -> list[Path]:
     reference = Path(args.reference) if args.reference else None
     if not separator.assumptions.needs_references and reference is None:
         info = seekable_info(path)
@@ -287,7 +316,7 @@ def _separate_into(path: Path, out_dir: Path, track: str, separator: Separator,
                 try:
                     return stream_separate(separator, path, out_dir, args.format, args.bits,
                                            chunk_seconds, args.overlap_seconds, args.force,
-                                           output_names)
+                                           output_names, on_chunk)
                 except UnweaveError as exc:
                     msg = str(exc)
                     raise UnweaveError(msg if msg.startswith(str(path)) else f"{path}: {msg}") \
@@ -301,7 +330,7 @@ def _separate_into(path: Path, out_dir: Path, track: str, separator: Separator,
     chunk_seconds = chunk_seconds_for(args.chunk_seconds, rate, mixture.shape[0])
     try:
         result = separate_in_chunks(separator, mixture, rate, chunk_seconds,
-                                    args.overlap_seconds, **inputs)
+                                    args.overlap_seconds, on_chunk, **inputs)
     except UnweaveError as exc:
         raise UnweaveError(f"{path}: {exc}") from None
     del mixture, inputs

@@ -22,10 +22,12 @@ from unweave.methods.chunking import _crossfade, chunk_starts
 
 def stream_separate(separator: Separator, path: Path, out_dir: Path, fmt: str, bits: int,
                     chunk_seconds: float, overlap_seconds: float, overwrite: bool,
-                    names_of: Callable[[list[str]], list[str]]) -> list[Path]:
+                    names_of: Callable[[list[str]], list[str]],
+                    on_chunk: Callable[[int, int], None] | None = None) -> list[Path]:
     """Separate ``path`` into ``out_dir/<source>.<fmt>`` chunk by chunk; return the files.
 
-    ``names_of`` turns the separator's source names into file names (distinct, safe)."""
+    ``names_of`` turns the separator's source names into file names (distinct, safe);
+    ``on_chunk(done, total)`` reports progress."""
     with sf.SoundFile(native_path(path)) as f:
         rate, channels, length = f.samplerate, f.channels, f.frames
         chunk = max(int(chunk_seconds * rate), 1)
@@ -49,6 +51,8 @@ def stream_separate(separator: Separator, path: Path, out_dir: Path, fmt: str, b
                 else:
                     if not writers:  # names unknown yet: remember how much silence
                         pending_silence += (stop - start) - fade_out
+                        if on_chunk:
+                            on_chunk(i + 1, len(starts))
                         continue
                     estimates = {k: np.zeros_like(piece) for k in writers}
                 if not writers:
@@ -66,6 +70,8 @@ def stream_separate(separator: Separator, path: Path, out_dir: Path, fmt: str, b
                     writers[k].write(est[:, : est.shape[1] - fade_out] if fade_out else est)
                     if fade_out:
                         tails[k] = est[:, est.shape[1] - fade_out :]
+                if on_chunk:
+                    on_chunk(i + 1, len(starts))
             if not writers:
                 raise UnweaveError(f"{path}: mixture is silent (all samples are zero)")
             return [w.commit() for w in writers.values()]
