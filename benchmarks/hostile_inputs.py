@@ -80,15 +80,16 @@ def main() -> int:
     parser.add_argument("--grid", action="store_true", help="also every method x channels")
     parser.add_argument("--only-grid", action="store_true", help="only every method x channels")
     parser.add_argument("--large", action="store_true", help="also a 215 MB 16-channel file")
+    parser.add_argument("--only-large", action="store_true", help="only the 215 MB file")
     parser.add_argument("--timeout", type=float, default=300.0)
     args = parser.parse_args()
-    cases = [] if args.only_grid else broken_cases() + unusual_cases()
+    cases = [] if args.only_grid or args.only_large else broken_cases() + unusual_cases()
     if args.grid or args.only_grid:
         cases += channel_grid()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        if args.large:
+        if args.large or args.only_large:
             cases.append(large_case(folder))
         for case in cases:
             row = run_case(case, folder, args.timeout)

@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -168,7 +169,7 @@ def run_tasks(tasks: list[Task], jobs: int = 1, quiet: bool = False, backend: st
         import multiprocessing
 
         # "spawn": workers start clean (no threads or torch state inherited from this process).
-        pool = ProcessPoolExecutor(max_workers=jobs,
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
                                    mp_context=multiprocessing.get_context("spawn"))
         try:
             futures = {pool.submit(_run_in_worker, t): i for i, t in enumerate(tasks)}
@@ -242,14 +243,38 @@ class ChunkProgress:
             self._bar.close()
 
 
+# In a pool worker: whether Ctrl-C has reached it, and whether it is separating a track now.
+_interrupted = False
+_busy = False
+
+
+def _worker_sigint(signum, frame) -> None:
+    """Ctrl-C in a pool worker: stop the track under way (its temporary files are removed on
+    the way out); while idle, only remember it (an exception there would kill the worker, and
+    the pool would kill its siblings, perhaps before they have cleaned up)."""
+    global _interrupted
+    _interrupted = True
+    if _busy:
+        raise KeyboardInterrupt
+
+
+def _init_worker() -> None:
+    signal.signal(signal.SIGINT, _worker_sigint)
+
+
 def _run_in_worker(task: Task) -> Outcome:
-    """:func:`run_task` in a pool worker. Ctrl-C reaches the workers too: once the track's
-    temporary files are removed (on the way out of ``run_task``), the worker exits rather than
-    take the next queued track."""
+    """:func:`run_task` in a pool worker; after Ctrl-C, every track still queued to this
+    worker returns at once, undone."""
+    global _busy
+    if _interrupted:
+        return Outcome(task, "failed", f"{task.path}: interrupted")
+    _busy = True
     try:
         return run_task(task)
     except KeyboardInterrupt:
-        os._exit(130)
+        return Outcome(task, "failed", f"{task.path}: interrupted")
+    finally:
+        _busy = False
 
 
 def _run_on_ray(tasks: list[Task], address: str | None, note) -> None:

@@ -17,7 +17,7 @@ import soundfile as sf
 from unweave.audio import AudioWriter, native_path
 from unweave.errors import UnweaveError
 from unweave.methods.base import Separator
-from unweave.methods.chunking import _crossfade, chunk_starts
+from unweave.methods.chunking import _crossfade, chunk_plan
 
 
 def stream_separate(separator: Separator, path: Path, out_dir: Path, fmt: str, bits: int,
@@ -30,9 +30,7 @@ def stream_separate(separator: Separator, path: Path, out_dir: Path, fmt: str, b
     ``on_chunk(done, total)`` reports progress."""
     with sf.SoundFile(native_path(path)) as f:
         rate, channels, length = f.samplerate, f.channels, f.frames
-        chunk = max(int(chunk_seconds * rate), 1)
-        overlap = min(int(overlap_seconds * rate), chunk // 2)
-        starts = chunk_starts(length, chunk, overlap)
+        chunk, overlap, starts = chunk_plan(length, rate, chunk_seconds, overlap_seconds)
         writers: dict[str, AudioWriter] = {}
         tails: dict[str, np.ndarray] = {}
         pending_silence = 0

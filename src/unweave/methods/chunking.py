@@ -14,6 +14,15 @@ import numpy as np
 from unweave.methods.base import Separation, Separator
 
 
+def chunk_plan(length: int, sample_rate: int, chunk_seconds: float, overlap_seconds: float
+               ) -> tuple[int, int, list[int]]:
+    """``(chunk, overlap, starts)`` in samples for ``length`` samples. The cross-fade is at most
+    a quarter of a chunk, so overlapping costs at most a third more work."""
+    chunk = max(int(chunk_seconds * sample_rate), 1)
+    overlap = min(int(overlap_seconds * sample_rate), chunk // 4)
+    return chunk, overlap, chunk_starts(length, chunk, overlap)
+
+
 def chunk_starts(length: int, chunk: int, overlap: int) -> list[int]:
     """Start samples of chunks of ``chunk`` samples overlapping by ``overlap`` that cover
     ``length`` samples (the last chunk may be shorter)."""
@@ -49,9 +58,7 @@ def separate_in_chunks(
     progress. Masks are not kept (they would grow with the track).
     """
     length = mixture.shape[-1]
-    chunk = max(int(chunk_seconds * sample_rate), 1)
-    overlap = min(int(overlap_seconds * sample_rate), chunk // 2)
-    starts = chunk_starts(length, chunk, overlap)
+    chunk, overlap, starts = chunk_plan(length, sample_rate, chunk_seconds, overlap_seconds)
     if len(starts) == 1:
         result = separator(mixture, sample_rate, **inputs)
         if on_chunk:
