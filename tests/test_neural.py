@@ -110,6 +110,13 @@ def test_cli_flags_with_a_tiny_model_offline(tmp_path, tiny_model, capsys):
                  str(tmp_path / "t.pt")]) == 0
     assert main(["train", "unet", "--data", str(tmp_path / "empty"), "--out",
                  str(tmp_path / "u.pt")]) == 2
+    # Resuming from a checkpoint of another shape: one line, exit 2.
+    capsys.readouterr()
+    assert main(["train", "unet", "--data", str(data), "--epochs", "2", "--steps", "2",
+                 "--batch", "2", "--frames", "32", "--channels", "8,16", "--resume", "--out",
+                 str(tmp_path / "t.pt")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot resume from it" in err and "Traceback" not in err
 
 
 @pytest.mark.skipif(not bundled_path("unet").exists(), reason="no bundled unet weights")
