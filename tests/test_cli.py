@@ -372,3 +372,14 @@ def test_one_long_file_shows_a_progress_bar_over_its_chunks(capsys, tmp_path):
     code, _, err = run(capsys, "separate", tmp_path / "long.wav", "-m", "hpss", "-o",
                        tmp_path / "out2", "--chunk-seconds", 2, "-q")
     assert code == 0 and "chunk" not in err
+
+
+def test_an_output_folder_inside_the_input_folder_is_not_read_as_input(capsys, tmp_path, stereo):
+    out = tmp_path / "out"  # beside song.wav, inside the input folder
+    assert run(capsys, "separate", tmp_path, "-m", "hpss", "-o", out, "-q")[0] == 0
+    code, _, err = run(capsys, "separate", tmp_path, "-m", "hpss", "-o", out)
+    assert code == 0 and "0 separated, 1 skipped" in err, err
+    assert tracks_in(out) == ["song"]
+    code, _, err = run(capsys, "separate", str(tmp_path / "**" / "*.wav"), "-m", "hpss", "-o",
+                       out)
+    assert code == 0 and "0 separated, 1 skipped" in err, err

@@ -123,8 +123,8 @@ def cmd_separate(args) -> int:
         reference = Path(args.reference)
         if not reference.exists():
             raise UnweaveError(f"{reference}: no such reference folder or file")
-    files = expand_inputs(args.inputs)
     outdir = Path(args.out)
+    files = expand_inputs(args.inputs, exclude=outdir)
     _prepare_outdir(outdir)
     settings = Settings(str(outdir), args.force, args.format, args.bits,
                         str(reference) if reference else None, args.chunk_seconds,

@@ -10,18 +10,21 @@ from unweave.errors import UnweaveError
 from unweave.names import safe_name, unique_names
 
 
-def expand_inputs(patterns: list[str]) -> list[Path]:
+def expand_inputs(patterns: list[str], exclude: Path | None = None) -> list[Path]:
     """Files, folders (searched recursively for audio files) and globs -> a list of files.
 
     Names that match nothing are kept as they are, so reading them reports 'no such file'.
+    Files that folders and globs find under ``exclude`` (the output folder) are left out, so
+    a rerun does not separate the previous run's outputs.
     """
     found: list[Path] = []
+    outside = _outside(exclude)
     for pattern in patterns:
         path = Path(pattern)
         if path.is_dir():
             files = sorted(p for p in path.rglob("*")
                            if p.is_file() and p.suffix.lower() in AUDIO_FILE_SUFFIXES
-                           and not p.name.startswith("."))
+                           and not p.name.startswith(".") and outside(p))
             if not files:
                 raise UnweaveError(f"{path}: folder holds no audio files")
             found.extend(files)
@@ -29,11 +32,19 @@ def expand_inputs(patterns: list[str]) -> list[Path]:
             matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True))
             if not matches:
                 raise UnweaveError(f"{pattern}: matches no files")
-            found.extend(p for p in matches if p.is_file())
+            found.extend(p for p in matches if p.is_file() and outside(p))
         else:
             found.append(path)
     unique = list(dict.fromkeys(found))
     return unique
+
+
+def _outside(folder: Path | None):
+    """A test: is a path outside ``folder`` (always true without one)?"""
+    if folder is None:
+        return lambda p: True
+    root = folder.resolve()
+    return lambda p: not p.resolve().is_relative_to(root)
 
 
 def track_name(path: Path) -> str:
