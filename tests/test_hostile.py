@@ -462,7 +462,6 @@ def test_mp4_decoding_stops_at_its_bound(tmp_path, monkeypatch):
     """A small file that decodes to more samples than the bound (a decompression bomb) is
     refused while decoding, before memory runs out. The bound is lowered to show it."""
     import unweave.audio
-    from hostile import unusual_cases
 
     make = next(c.make for c in unusual_cases() if c.name == "AAC in MP4 (.m4a)")
     path = make(tmp_path)
@@ -503,8 +502,6 @@ def test_ctrl_c_stops_a_pool_batch_at_once_and_a_rerun_finishes_it(tmp_path):
 def test_file_names_that_are_not_utf8(capsys, tmp_path, suffix):
     """Linux allows any bytes in a name; Python holds them as surrogates, which libsndfile
     and FFmpeg cannot take as text."""
-    from hostile import unusual_cases
-
     make = next(c.make for c in unusual_cases()
                 if c.name == ("AAC in MP4 (.m4a)" if suffix == ".m4a" else "WAV PCM_16"))
     made = make(tmp_path)
