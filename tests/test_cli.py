@@ -383,3 +383,40 @@ def test_an_output_folder_inside_the_input_folder_is_not_read_as_input(capsys, t
     code, _, err = run(capsys, "separate", str(tmp_path / "**" / "*.wav"), "-m", "hpss", "-o",
                        out)
     assert code == 0 and "0 separated, 1 skipped" in err, err
+
+
+def test_long_aac_streams_by_decoding_in_order_and_matches_in_memory(capsys, tmp_path,
+                                                                    monkeypatch):
+    """An MP4/AAC file is decoded front to back in blocks (no whole read): the result equals
+    the in-memory engine's on the same decoded samples."""
+    import av
+
+    from unweave.audio import read_audio
+    from unweave.methods import get_method
+    from unweave.methods.chunking import separate_in_chunks
+
+    rate = 16000
+    audio = (0.1 * np.random.default_rng(8).standard_normal((2, rate * 9))).astype(np.float32)
+    path = tmp_path / "long.m4a"
+    with av.open(str(path), "w", format="mp4") as f:
+        stream = f.add_stream("aac", rate=rate, layout="stereo")
+        frame = av.AudioFrame.from_ndarray(audio, format="fltp", layout="stereo")
+        frame.sample_rate = rate
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            f.mux(packet)
+    out = tmp_path / "out"
+
+    def whole_read(path):
+        raise AssertionError("the file was read whole")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("unweave.batch.read_audio", whole_read)
+        code, _, err = run(capsys, "separate", path, "-m", "hpss", "--kernel", 9, "-o", out,
+                           "--chunk-seconds", 2, "--overlap-seconds", 0.5)
+    assert code == 0, err
+    assert "chunk" in err  # the progress bar over the chunks
+    decoded, _ = read_audio(path)
+    streamed, got_rate = sf.read(out / "long" / "percussive.wav", always_2d=True)
+    assert got_rate == rate and streamed.shape == decoded.T.shape
+    expected = separate_in_chunks(get_method("hpss")(kernel=9), decoded, rate, 2.0, 0.5)
+    np.testing.assert_allclose(streamed.T, expected["percussive"], atol=1e-5)

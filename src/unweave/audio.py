@@ -60,7 +60,7 @@ def is_stem_file(path: str | os.PathLike) -> bool:
     return str(path).lower().endswith(".stem.mp4")
 
 
-def _check_readable(path: Path) -> None:
+def check_readable(path: Path) -> None:
     if not path.exists():
         raise AudioReadError(f"{path}: no such file")
     if path.is_dir():
@@ -84,7 +84,7 @@ _TRUNCATED = re.compile(r"^(?:data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.
 _PLACEHOLDER_SIZES = {0, 0xFFFFFFFF, 0xFFFFFFFF - 8}
 
 
-def _check_not_truncated(path: Path, f: sf.SoundFile) -> None:
+def check_not_truncated(path: Path, f: sf.SoundFile) -> None:
     match = _TRUNCATED.search(f.extra_info)
     if match:
         declared, present = int(match.group(1)), int(match.group(2))
@@ -94,7 +94,7 @@ def _check_not_truncated(path: Path, f: sf.SoundFile) -> None:
 
 
 @contextmanager
-def _quiet_decoder(path: Path) -> Iterator[None]:
+def quiet_decoder(path: Path) -> Iterator[None]:
     """Silence what a C decoder prints on the process's stderr while reading ``path``:
     libmpg123 writes "Note: Illegal Audio-MPEG-Header..." lines for damaged MP3 files, which
     would break the one-line error. Only MP3 files are affected."""
@@ -114,11 +114,11 @@ def _quiet_decoder(path: Path) -> Iterator[None]:
 
 def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
     try:
-        with _quiet_decoder(path), sf.SoundFile(native_path(path)) as f:
+        with quiet_decoder(path), sf.SoundFile(native_path(path)) as f:
             sample_rate = f.samplerate
             if f.channels < 1:
                 raise AudioReadError(f"{path}: declares {f.channels} channels")
-            _check_not_truncated(path, f)
+            check_not_truncated(path, f)
             data = f.read(dtype="float32", always_2d=True)
     except AudioReadError:
         raise
@@ -134,7 +134,7 @@ class _UnknownFormat(AudioReadError):
     """libsndfile does not know the container (FFmpeg may)."""
 
 
-def _frame_array(frame) -> np.ndarray:
+def frame_array(frame) -> np.ndarray:
     """A decoded PyAV frame as ``(channels, samples)`` float32.
 
     Converted here rather than by FFmpeg's resampler, which crashed (segfault) on files whose
@@ -161,7 +161,7 @@ def _decode_streams(container, streams) -> list[np.ndarray]:
     for packet in container.demux(streams):
         i = index[packet.stream.index]
         for frame in packet.decode():
-            block = _frame_array(frame)
+            block = frame_array(frame)
             if blocks[i] and block.shape[0] != blocks[i][0].shape[0]:
                 raise AudioReadError("the channel count changes within the stream")
             decoded += block.size
@@ -231,7 +231,7 @@ def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     Raises :class:`AudioReadError` for missing, unreadable, empty or non-finite files.
     """
     path = Path(path)
-    _check_readable(path)
+    check_readable(path)
     if path.suffix.lower() in PYAV_SUFFIXES:
         streams, sample_rate = _read_pyav(path, all_streams=False)
         audio = next(iter(streams.values()))
@@ -247,24 +247,6 @@ def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     return _finish(audio, path), sample_rate
 
 
-def seekable_info(path: str | os.PathLike) -> tuple[int, int, int] | None:
-    """``(sample_rate, frames, channels)`` when ``path`` can be read block by block (a seekable
-    file that libsndfile knows, checked as :func:`read_audio` checks it), else None (read it
-    whole)."""
-    path = Path(path)
-    if path.suffix.lower() in PYAV_SUFFIXES:
-        return None
-    _check_readable(path)
-    try:
-        with _quiet_decoder(path), sf.SoundFile(native_path(path)) as f:
-            _check_not_truncated(path, f)
-            if not f.seekable() or f.frames <= 0 or f.channels < 1:
-                return None
-            return f.samplerate, f.frames, f.channels
-    except (sf.LibsndfileError, RuntimeError, OSError):
-        return None
-
-
 def read_stems(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], int]:
     """Read every audio stream of a ``.stem.mp4`` (or any multi-stream) file.
 
@@ -272,7 +254,7 @@ def read_stems(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], int]:
     mixture. Streams are trimmed to a common length.
     """
     path = Path(path)
-    _check_readable(path)
+    check_readable(path)
     streams, sample_rate = _read_pyav(path, all_streams=True)
     length = min(a.shape[-1] for a in streams.values())
     return {k: _finish(v[:, :length], path) for k, v in streams.items()}, sample_rate

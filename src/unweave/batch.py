@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from unweave.atomic import write_text
-from unweave.audio import read_audio, read_sources, resample, seekable_info, write_audio
+from unweave.audio import read_audio, read_sources, resample, write_audio
+from unweave.blocks import open_blocks
 from unweave.errors import DEBUG_VARIABLE, UnweaveError, describe
 from unweave.methods import get_method
 from unweave.methods.base import Separator
@@ -233,6 +234,7 @@ class ChunkProgress:
 
             self._bar = tqdm(total=total, unit="chunk", desc=self.label, file=sys.stderr,
                              dynamic_ncols=True, leave=False)
+        self._bar.total = total  # decoded formats only estimate it until the last chunk
         self._bar.update(done - self._bar.n)
 
     def __enter__(self) -> ChunkProgress:
@@ -332,20 +334,21 @@ def _separate_into(path: Path, out_dir: Path, track: str, separator: Separator,
                    args: Settings, on_chunk: Callable[[int, int], None] | None) -> list[Path]:
     reference = Path(args.reference) if args.reference else None
     if not separator.assumptions.needs_references and reference is None:
-        info = seekable_info(path)
-        if info is not None:
-            rate, frames, channels = info
-            chunk_seconds = chunk_seconds_for(args.chunk_seconds, rate, channels)
-            if frames > chunk_seconds * rate:
-                # Long file: read, separate and write it block by block (bounded memory).
-                try:
-                    return stream_separate(separator, path, out_dir, args.format, args.bits,
-                                           chunk_seconds, args.overlap_seconds, args.force,
-                                           output_names, on_chunk)
-                except UnweaveError as exc:
-                    msg = str(exc)
-                    raise UnweaveError(msg if msg.startswith(str(path)) else f"{path}: {msg}") \
-                        from None
+        blocks = open_blocks(path)
+        if blocks is not None:
+            with blocks:
+                chunk_seconds = chunk_seconds_for(args.chunk_seconds, blocks.sample_rate,
+                                                  blocks.channels)
+                if blocks.frames is None or blocks.frames > chunk_seconds * blocks.sample_rate:
+                    # Long file: read, separate and write it block by block (bounded memory).
+                    try:
+                        return stream_separate(separator, blocks, path, out_dir, args.format,
+                                               args.bits, chunk_seconds, args.overlap_seconds,
+                                               args.force, output_names, on_chunk)
+                    except UnweaveError as exc:
+                        msg = str(exc)
+                        raise UnweaveError(msg if msg.startswith(str(path))
+                                           else f"{path}: {msg}") from None
     mixture, rate = read_audio(path)
     inputs = {}
     if separator.assumptions.needs_references:
