@@ -105,7 +105,7 @@ class DecodedBlocks(Blocks):
             for packet in self._container.demux(stream):
                 for frame in packet.decode():
                     yield frame_array(frame)
-        except av.FFmpegError as exc:
+        except (av.FFmpegError, OSError, ValueError, AttributeError) as exc:
             raise AudioReadError(f"{self._path}: cannot decode ({exc})") from None
 
     def read(self, start: int, count: int) -> np.ndarray:
