@@ -532,3 +532,20 @@ def test_report_pages_never_overwrite_each_other_or_the_index(capsys, tmp_path):
     index = (out / "report" / "index.html").read_text()
     assert all(f'href="{p}"' in index for p in pages if p != "index.html")
     assert "not a readable audio file" in (out / "report" / "broken.html").read_text()
+
+
+def test_training_skips_an_unreadable_file_with_a_warning(capsys, tmp_path):
+    pytest.importorskip("torch")
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(4):
+        sf.write(data / f"singer{i}_1.wav", noise(2, 16000, seed=i).T, 16000)
+    (data / "singer9_1.wav").write_bytes(b"not audio")
+    code, _, err = run(capsys, "train", "nmf", "--source", "vocals", "--data", data,
+                       "--components", 4, "--iter", 5, "--out", tmp_path / "b.npz")
+    assert code == 0 and "unweave: warning: skipped" in err and "singer9_1.wav" in err, err
+    code, _, err = run(capsys, "train", "unet", "--data", data, "--epochs", 1, "--steps", 2,
+                       "--batch", 2, "--frames", 32, "--channels", "4,8", "--out",
+                       tmp_path / "m.pt")
+    assert code == 0 and "unweave: warning: skipped" in err, err
+    assert "Traceback" not in err

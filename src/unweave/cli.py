@@ -46,6 +46,11 @@ def _report(message: str) -> None:
     print(f"unweave: error: {message}", file=sys.stderr)
 
 
+def _skipped(message: str) -> None:
+    """A training file that cannot be read: said, and left out."""
+    print(f"unweave: warning: skipped {message}", file=sys.stderr)
+
+
 # --- method options ---------------------------------------------------------------------------
 
 def add_method_options(parser: argparse.ArgumentParser, cls: type[Separator]) -> None:
@@ -228,12 +233,15 @@ def cmd_train(args) -> int:
         raise UnweaveError(f"{out}: exists (use --force to overwrite)")
     if args.components < 1 or args.iter < 1:
         raise UnweaveError("--components and --iter must be >= 1")
+    from unweave.data.datasets import read_each
+
     files = expand_inputs(args.data)
     recordings, rates = [], set()
-    for f in files:
-        audio, rate = read_audio(f)
+    for _, (audio, rate) in read_each(files, read_audio, _skipped):
         recordings.append(audio)
         rates.add(rate)
+    if not recordings:
+        raise UnweaveError("none of the training files could be read")
     if len(rates) != 1:
         raise UnweaveError(f"training files have different sample rates {sorted(rates)}; "
                            "resample them to one")
@@ -241,7 +249,7 @@ def cmd_train(args) -> int:
     bases = train_bases(recordings, rate, args.components, args.beta, args.iter, args.seed)
     save_bases(out, bases, args.source, rate, default_stft(rate), args.beta)
     print(f"{out}: {args.components} bases for '{args.source}' at {rate} Hz from "
-          f"{len(files)} file(s)")
+          f"{len(recordings)} file(s)")
     return 0
 
 
@@ -255,7 +263,7 @@ def _train_network(model: str, args) -> int:
         raise UnweaveError(f"{out}: exists (use --resume to continue it, --force to replace)")
     if args.epochs < 1 or args.steps < 1 or args.batch < 1:
         raise UnweaveError("--epochs, --steps and --batch must be >= 1")
-    tracks = [t for folder in args.data for t in load_tracks(folder, SAMPLE_RATE)]
+    tracks = [t for folder in args.data for t in load_tracks(folder, SAMPLE_RATE, _skipped)]
     train_tracks, val_tracks = split_by_group(tracks, args.validation, args.seed)
     if not train_tracks:
         raise UnweaveError("no tracks left for training after the validation split")
@@ -269,7 +277,7 @@ def _train_network(model: str, args) -> int:
     if args.unpaired:
         from unweave.data.datasets import load_unpaired
 
-        unpaired = load_unpaired(args.unpaired, SAMPLE_RATE)
+        unpaired = load_unpaired(args.unpaired, SAMPLE_RATE, _skipped)
         config.adversarial = args.adversarial
     history = train(config, train_tracks, val_tracks, out, resume=args.resume,
                     unpaired=unpaired)

@@ -11,13 +11,14 @@ Everything is resampled to the networks' rate and mixed down to mono.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from unweave.audio import AUDIO_FILE_SUFFIXES, is_stem_file, read_audio, read_sources, resample
-from unweave.errors import UnweaveError
+from unweave.errors import AudioReadError, UnweaveError
 
 
 @dataclass
@@ -32,8 +33,25 @@ def _mono(x: np.ndarray, rate: int, target: int) -> np.ndarray:
     return resample(x.mean(axis=0, keepdims=True), rate, target)[0].astype(np.float32)
 
 
-def load_tracks(folder: str | Path, sample_rate: int) -> list[Track]:
-    """Every paired track under ``folder`` (either layout), sorted by name."""
+Skip = Callable[[str], None] | None
+
+
+def read_each(items: list, read: Callable, on_skip: Skip) -> Iterator[tuple]:
+    """``(item, read(item))`` for every item. An unreadable one raises, or with ``on_skip`` is
+    reported to it (one line) and left out: one broken file in a data set of thousands need
+    not stop training."""
+    for item in items:
+        try:
+            yield item, read(item)
+        except AudioReadError as exc:
+            if on_skip is None:
+                raise
+            on_skip(str(exc))
+
+
+def load_tracks(folder: str | Path, sample_rate: int, on_skip: Skip = None) -> list[Track]:
+    """Every paired track under ``folder`` (either layout), sorted by name. ``on_skip(message)``
+    receives each unreadable file left out (without it, one raises)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise UnweaveError(f"{folder}: no such data folder")
@@ -41,8 +59,7 @@ def load_tracks(folder: str | Path, sample_rate: int) -> list[Track]:
     stem_dirs = sorted(p for p in folder.rglob("*") if p.is_dir()
                        and any(f.stem == "vocals" for f in p.iterdir() if f.is_file()))
     stem_files = sorted(p for p in folder.rglob("*.stem.mp4"))
-    for d in stem_dirs + stem_files:
-        sources, rate = read_sources(d)
+    for d, (sources, rate) in read_each(stem_dirs + stem_files, read_sources, on_skip):
         if "vocals" not in sources or len(sources) < 2:
             continue
         vocals = sources.pop("vocals")
@@ -50,9 +67,9 @@ def load_tracks(folder: str | Path, sample_rate: int) -> list[Track]:
         tracks.append(Track(name, name, _mono(vocals, rate, sample_rate),
                             _mono(sum(sources.values()), rate, sample_rate)))
     if not tracks:
-        for f in sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_FILE_SUFFIXES
-                        and not is_stem_file(p)):
-            audio, rate = read_audio(f)
+        files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_FILE_SUFFIXES
+                       and not is_stem_file(p))
+        for f, (audio, rate) in read_each(files, read_audio, on_skip):
             if audio.shape[0] != 2:
                 continue
             vocals = resample(audio[1:2], rate, sample_rate)[0].astype(np.float32)
@@ -119,17 +136,19 @@ class Unpaired:
     vocals: list[np.ndarray]
 
 
-def load_unpaired(folder: str | Path, sample_rate: int) -> Unpaired:
-    """``folder/mixtures/*`` and ``folder/vocals/*`` audio files (mono mixdowns)."""
+def load_unpaired(folder: str | Path, sample_rate: int, on_skip: Skip = None) -> Unpaired:
+    """``folder/mixtures/*`` and ``folder/vocals/*`` audio files (mono mixdowns); unreadable
+    files as in :func:`load_tracks`."""
     folder = Path(folder)
     parts = {}
     for part in ("mixtures", "vocals"):
         sub = folder / part
         files = sorted(p for p in sub.rglob("*") if p.suffix.lower() in AUDIO_FILE_SUFFIXES) \
             if sub.is_dir() else []
-        if not files:
+        parts[part] = [_mono(*data, sample_rate)
+                       for _, data in read_each(files, read_audio, on_skip)]
+        if not parts[part]:
             raise UnweaveError(f"{sub}: unpaired data needs audio files in '{part}/'")
-        parts[part] = [_mono(*read_audio(f), sample_rate) for f in files]
     return Unpaired(parts["mixtures"], parts["vocals"])
 
 
