@@ -549,3 +549,23 @@ def test_training_skips_an_unreadable_file_with_a_warning(capsys, tmp_path):
                        tmp_path / "m.pt")
     assert code == 0 and "unweave: warning: skipped" in err, err
     assert "Traceback" not in err
+
+
+@FAST
+@given(names=st.lists(st.text(max_size=300), min_size=1, max_size=8))
+def test_safe_and_unique_names_for_any_text(names):
+    import unicodedata
+
+    from unweave.names import MAX_NAME_BYTES, safe_name, unique_names
+
+    safe = [safe_name(n) for n in names]
+    for name in safe:
+        assert name and name not in (".", "..") and not name.startswith(".")
+        assert not any(c in name for c in "/\\:")
+        assert all(unicodedata.category(c)[0] != "C" for c in name)  # no control characters
+        assert len(name.encode("utf-8", errors="surrogatepass")) <= MAX_NAME_BYTES
+        assert safe_name(name) == name  # idempotent
+    distinct = unique_names(safe)
+    assert len(distinct) == len(safe)
+    assert len({n.lower() for n in distinct}) == len(distinct)
+    assert all(d == s or d.startswith(s + "-") for d, s in zip(distinct, safe))
