@@ -18,6 +18,10 @@ import soundfile as sf
 
 from unweave.audio import read_audio
 from unweave.blocks import open_blocks
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from hostile import write_aac  # noqa: E402
+
 from unweave.errors import AudioReadError
 
 
@@ -91,17 +95,7 @@ def _read_blocks(path: Path) -> bool:
 
 def _aac_bytes(path: Path, rng: np.random.Generator) -> bytes:
     """A valid 0.5 s stereo AAC file in MP4."""
-    import av
-
-    with av.open(str(path), "w", format="mp4") as out:
-        stream = out.add_stream("aac", rate=16000, layout="stereo")
-        frame = av.AudioFrame.from_ndarray(
-            (0.1 * rng.standard_normal((2, 8000))).astype(np.float32), format="fltp",
-            layout="stereo")
-        frame.sample_rate = 16000
-        for packet in [*stream.encode(frame), *stream.encode(None)]:
-            out.mux(packet)
-    return path.read_bytes()
+    return write_aac(path, 0.1 * rng.standard_normal((2, 8000)), 16000).read_bytes()
 
 
 if __name__ == "__main__":

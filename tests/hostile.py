@@ -65,23 +65,22 @@ def _sf(name: str, audio: Callable[[], np.ndarray], rate: int, subtype: str | No
     return make
 
 
-def _m4a(name: str, audio: Callable[[], np.ndarray], rate: int) -> Callable[[Path], Path]:
-    def make(folder: Path) -> Path:
-        import av
+def write_aac(path: Path, audio: np.ndarray, rate: int) -> Path:
+    """Stereo ``(2, samples)`` audio as AAC in an MP4 file."""
+    import av
 
-        path = folder / name
-        data = audio()
-        with av.open(str(path), "w", format="mp4") as out:
-            stream = out.add_stream("aac", rate=rate, layout="stereo")
-            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(data), format="fltp",
-                                               layout="stereo")
-            frame.sample_rate = rate
-            for packet in stream.encode(frame):
-                out.mux(packet)
-            for packet in stream.encode(None):
-                out.mux(packet)
-        return path
-    return make
+    with av.open(str(path), "w", format="mp4") as out:
+        stream = out.add_stream("aac", rate=rate, layout="stereo")
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio, np.float32),
+                                           format="fltp", layout="stereo")
+        frame.sample_rate = rate
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            out.mux(packet)
+    return path
+
+
+def _m4a(name: str, audio: Callable[[], np.ndarray], rate: int) -> Callable[[Path], Path]:
+    return lambda folder: write_aac(folder / name, audio(), rate)
 
 
 SECOND = 16000

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from conftest import data_path
+from hostile import write_aac
 
 from unweave.cli import main
 
@@ -389,21 +390,13 @@ def test_long_aac_streams_by_decoding_in_order_and_matches_in_memory(capsys, tmp
                                                                     monkeypatch):
     """An MP4/AAC file is decoded front to back in blocks (no whole read): the result equals
     the in-memory engine's on the same decoded samples."""
-    import av
-
     from unweave.audio import read_audio
     from unweave.methods import get_method
     from unweave.methods.chunking import separate_in_chunks
 
     rate = 16000
     audio = (0.1 * np.random.default_rng(8).standard_normal((2, rate * 9))).astype(np.float32)
-    path = tmp_path / "long.m4a"
-    with av.open(str(path), "w", format="mp4") as f:
-        stream = f.add_stream("aac", rate=rate, layout="stereo")
-        frame = av.AudioFrame.from_ndarray(audio, format="fltp", layout="stereo")
-        frame.sample_rate = rate
-        for packet in [*stream.encode(frame), *stream.encode(None)]:
-            f.mux(packet)
+    path = write_aac(tmp_path / "long.m4a", audio, rate)
     out = tmp_path / "out"
 
     def whole_read(path):

@@ -13,12 +13,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def temporary_beside(path: Path) -> Path:
+    """A new empty hidden file ``.<name>.<random>.part`` in ``path``'s folder (the same file
+    system, so the rename into place is atomic)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    return Path(tmp)
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; rename it to ``path`` on success."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
+    tmp = temporary_beside(path)
     try:
         yield Path(tmp)
         os.replace(tmp, path)

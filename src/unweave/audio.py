@@ -12,14 +12,15 @@ import json
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
 
+from unweave.atomic import temporary_beside
 from unweave.errors import AudioReadError, UnweaveError
 from unweave.names import unique_names
 
@@ -27,10 +28,10 @@ from unweave.names import unique_names
 AUDIO_FILE_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".mp4", ".m4a",
                        ".aac", ".opus", ".wv"}
 PYAV_SUFFIXES = {".mp4", ".m4a", ".aac", ".m4b", ".mov", ".webm", ".mkv", ".opus"}
-#: MP4/AAC files are decoded whole (FFmpeg's containers are not read block by block here): at
-#: most this many samples over all channels and streams (2 GiB of float32, 100 minutes of
-#: 44.1 kHz stereo), so a small file that decodes to hours of many channels cannot exhaust
-#: memory.
+#: A whole read of an MP4/AAC file (oracles, evaluation, reports: separation reads it block by
+#: block) decodes at most this many samples over all channels and streams (2 GiB of float32,
+#: 100 minutes of 44.1 kHz stereo), so a small file that decodes to hours of many channels
+#: cannot exhaust memory.
 MAX_DECODED_VALUES = 1 << 29
 #: Stream names of a MUSDB-style ``.stem.mp4`` when the file carries none.
 MUSDB_STEM_NAMES = ("mixture", "drums", "bass", "other", "vocals")
@@ -195,18 +196,30 @@ def _stem_names(container, n_streams: int) -> list[str]:
     return ["mixture"] + [f"stem_{i}" for i in range(1, n_streams)]
 
 
+def ffmpeg_source(path: Path) -> str | BinaryIO:
+    """What to give ``av.open`` for ``path``: the path as text, or an open binary file when
+    the name is not UTF-8 (FFmpeg takes only text names); the caller closes that file."""
+    source = native_path(path)
+    return open(path, "rb") if isinstance(source, bytes) else source  # noqa: SIM115
+
+
+def decodable_audio_streams(container, path: Path) -> list:
+    """A PyAV container's audio streams that have a decoder and a sample rate."""
+    streams = [s for s in container.streams.audio if s.codec_context is not None
+               and (s.codec_context.sample_rate or 0) > 0]
+    if not streams:
+        raise AudioReadError(f"{path}: has no decodable audio stream")
+    return streams
+
+
 def _read_pyav(path: Path, all_streams: bool) -> tuple[dict[str, np.ndarray], int]:
     import av
 
     try:
-        # FFmpeg takes a path as text; a name that is not UTF-8 goes as an open file instead.
-        source = native_path(path)
-        with (open(path, "rb") if isinstance(source, bytes) else nullcontext(source)) as src, \
-                av.open(src) as container:
-            streams = [s for s in container.streams.audio if s.codec_context is not None
-                       and (s.codec_context.sample_rate or 0) > 0]
-            if not streams:
-                raise AudioReadError(f"{path}: has no decodable audio stream")
+        source = ffmpeg_source(path)
+        with (nullcontext() if isinstance(source, str) else source), \
+                av.open(source) as container:
+            streams = decodable_audio_streams(container, path)
             if not all_streams:
                 streams = streams[:1]
             rates = {s.codec_context.sample_rate for s in streams}
@@ -303,12 +316,9 @@ class AudioWriter:
         self._tmp: Path | None = None
         self._file: sf.SoundFile | None = None
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part",
-                                       dir=self.path.parent)
-            os.close(fd)
-            self._tmp = Path(tmp)
-            self._file = sf.SoundFile(native_path(tmp), "w", sample_rate, channels, subtype,
-                                      format=self.path.suffix.lstrip(".").upper())
+            self._tmp = temporary_beside(self.path)
+            self._file = sf.SoundFile(native_path(self._tmp), "w", sample_rate, channels,
+                                      subtype, format=self.path.suffix.lstrip(".").upper())
         except (OSError, sf.LibsndfileError, RuntimeError) as exc:
             self._fail(exc)
 

@@ -16,8 +16,9 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,11 +27,11 @@ import numpy as np
 from unweave.atomic import write_text
 from unweave.audio import read_audio, read_sources, resample, write_audio
 from unweave.blocks import open_blocks
-from unweave.errors import DEBUG_VARIABLE, UnweaveError, describe
+from unweave.errors import UnweaveError, debugging, describe
 from unweave.methods import get_method
 from unweave.methods.base import Separator
 from unweave.methods.chunking import chunk_seconds_for, separate_in_chunks
-from unweave.names import safe_name, unique_names
+from unweave.names import file_names
 from unweave.streaming import stream_separate
 
 MANIFESTS = ".unweave"
@@ -128,7 +129,7 @@ def run_task(task: Task, on_chunk: Callable[[int, int], None] | None = None) -> 
              "files": [p.name for p in written]}, indent=1))
         return Outcome(task, "done", f"{path} -> {out_dir}/", [str(p) for p in written])
     except Exception as exc:  # noqa: BLE001 - one failed track must not stop the batch
-        if os.environ.get(DEBUG_VARIABLE):
+        if debugging():
             raise
         # A failure (not a kill) leaves no trace of the attempt: nothing to resume.
         try:
@@ -312,7 +313,7 @@ def _references_for(ref_root: Path | None, track: str, sample_rate: int, n_sampl
 def output_names(sources: list[str]) -> list[str]:
     """File names (without extension) for a separation's sources: safe and distinct, whatever
     the names came from (MIDI track names, stem titles, user-given names)."""
-    return unique_names([safe_name(n, "source") for n in sources])
+    return file_names(sources, "source")
 
 
 def separate_file(path: Path, track: str, separator: Separator, args: Settings,
@@ -330,6 +331,16 @@ def separate_file(path: Path, track: str, separator: Separator, args: Settings,
         raise
 
 
+@contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """Errors of the separation of ``path`` start with its name (said once)."""
+    try:
+        yield
+    except UnweaveError as exc:
+        msg = str(exc)
+        raise UnweaveError(msg if msg.startswith(str(path)) else f"{path}: {msg}") from None
+
+
 def _separate_into(path: Path, out_dir: Path, track: str, separator: Separator,
                    args: Settings, on_chunk: Callable[[int, int], None] | None) -> list[Path]:
     reference = Path(args.reference) if args.reference else None
@@ -341,26 +352,19 @@ def _separate_into(path: Path, out_dir: Path, track: str, separator: Separator,
                                                   blocks.channels)
                 if blocks.frames is None or blocks.frames > chunk_seconds * blocks.sample_rate:
                     # Long file: read, separate and write it block by block (bounded memory).
-                    try:
+                    with _naming(path):
                         return stream_separate(separator, blocks, path, out_dir, args.format,
                                                args.bits, chunk_seconds, args.overlap_seconds,
                                                args.force, output_names, on_chunk)
-                    except UnweaveError as exc:
-                        msg = str(exc)
-                        raise UnweaveError(msg if msg.startswith(str(path))
-                                           else f"{path}: {msg}") from None
     mixture, rate = read_audio(path)
     inputs = {}
-    if separator.assumptions.needs_references:
-        inputs["references"] = _references_for(reference, track, rate, mixture.shape[-1])
-    elif reference is not None and separator.name == "mixture":
+    if separator.assumptions.needs_references or (reference is not None
+                                                  and separator.name == "mixture"):
         inputs["references"] = _references_for(reference, track, rate, mixture.shape[-1])
     chunk_seconds = chunk_seconds_for(args.chunk_seconds, rate, mixture.shape[0])
-    try:
+    with _naming(path):
         result = separate_in_chunks(separator, mixture, rate, chunk_seconds,
                                     args.overlap_seconds, on_chunk, **inputs)
-    except UnweaveError as exc:
-        raise UnweaveError(f"{path}: {exc}") from None
     del mixture, inputs
     written: list[Path] = []
     try:

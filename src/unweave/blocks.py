@@ -19,6 +19,8 @@ from unweave.audio import (
     PYAV_SUFFIXES,
     check_not_truncated,
     check_readable,
+    decodable_audio_streams,
+    ffmpeg_source,
     frame_array,
     native_path,
     quiet_decoder,
@@ -71,14 +73,11 @@ class DecodedBlocks(Blocks):
     def __init__(self, path: Path):
         import av
 
-        source = native_path(path)
-        self._raw = open(path, "rb") if isinstance(source, bytes) else None  # noqa: SIM115
+        source = ffmpeg_source(path)
+        self._raw = None if isinstance(source, str) else source
         try:
-            self._container = av.open(self._raw or source)
-            streams = [s for s in self._container.streams.audio if s.codec_context is not None
-                       and (s.codec_context.sample_rate or 0) > 0]
-            if not streams:
-                raise AudioReadError(f"{path}: has no decodable audio stream")
+            self._container = av.open(source)
+            streams = decodable_audio_streams(self._container, path)
         except (av.FFmpegError, OSError, ValueError) as exc:
             self.close()
             raise AudioReadError(f"{path}: not a readable audio file ({exc})") from None

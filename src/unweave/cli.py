@@ -15,7 +15,7 @@ import warnings
 from pathlib import Path
 
 from unweave.audio import read_audio
-from unweave.errors import DEBUG_VARIABLE, UnweaveError, describe
+from unweave.errors import UnweaveError, debugging, describe
 from unweave.methods import available_methods, get_method
 from unweave.methods.base import Separator
 from unweave.paths import expand_inputs, unique_track_names
@@ -176,7 +176,7 @@ def cmd_evaluate(args) -> int:
         try:
             scores = evaluate_pair(pair, args.metric, args.window, args.hop, baselines)
         except Exception as exc:  # noqa: BLE001 - one failed track must not stop the others
-            if os.environ.get(DEBUG_VARIABLE):
+            if debugging():
                 raise
             failed += 1
             bar.clear()
@@ -457,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
         if extra:
             raise _unknown_option(extra, method)
         with warnings.catch_warnings():
-            if not os.environ.get(DEBUG_VARIABLE):  # numeric warnings are not for users;
+            if not debugging():  # numeric warnings are not for users;
                 warnings.simplefilter("ignore", RuntimeWarning)  # non-finite output is checked
             return args.func(args)
     except UnweaveError as exc:
@@ -472,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
         _report(describe(exc))
         return EXIT_USAGE
     except Exception as exc:  # noqa: BLE001 - never a traceback unless asked for
-        if os.environ.get(DEBUG_VARIABLE):
+        if debugging():
             raise
         _report(describe(exc))
         return 2 if isinstance(exc, OSError) else 1

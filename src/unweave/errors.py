@@ -1,5 +1,7 @@
 """Errors that unweave reports to users as one line (the CLI turns them into exit status 2)."""
 
+import os
+
 
 class UnweaveError(ValueError):
     """A problem with the user's input or options; its message is shown as is."""
@@ -15,6 +17,11 @@ class UnknownMethodError(UnweaveError):
 
 #: Set this environment variable to see the traceback of an unexpected error.
 DEBUG_VARIABLE = "UNWEAVE_DEBUG"
+
+
+def debugging() -> bool:
+    """Whether unexpected errors should propagate with their traceback (``UNWEAVE_DEBUG``)."""
+    return bool(os.environ.get(DEBUG_VARIABLE))
 
 
 def describe(exc: BaseException, subject: object = None) -> str:

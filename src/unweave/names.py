@@ -24,11 +24,12 @@ def safe_name(name: str, fallback: str = "track") -> str:
     return name or fallback
 
 
-def unique_names(names: list[str]) -> list[str]:
+def unique_names(names: list[str], reserved: tuple[str, ...] = ()) -> list[str]:
     """The same names made distinct, ignoring case: a repeat gets ``-2``, ``-3``... (the first
-    such name that no other entry has), so no two outputs land on one file."""
-    taken = {n.lower() for n in names}
-    used: set[str] = set()
+    such name that no other entry has), so no two outputs land on one file. ``reserved``
+    names (files of the caller's own, like a report's ``index``) are never given out."""
+    taken = {n.lower() for n in [*reserved, *names]}
+    used = {n.lower() for n in reserved}
     out = []
     for name in names:
         candidate, count = name, 1
@@ -38,3 +39,9 @@ def unique_names(names: list[str]) -> list[str]:
         used.add(candidate.lower())
         out.append(candidate)
     return out
+
+
+def file_names(names: list[str], fallback: str, reserved: tuple[str, ...] = ()) -> list[str]:
+    """Names from untrusted text as file names: each safe (:func:`safe_name`), all distinct
+    (:func:`unique_names`), none of ``reserved``."""
+    return unique_names([safe_name(n, fallback) for n in names], reserved)

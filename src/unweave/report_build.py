@@ -16,7 +16,7 @@ from pathlib import Path
 from unweave.audio import AUDIO_FILE_SUFFIXES, read_audio
 from unweave.batch import manifest_path
 from unweave.errors import UnweaveError, describe
-from unweave.names import safe_name, unique_names
+from unweave.names import file_names
 from unweave.report import Section, distribution_svg, mask_png, spectrogram_png, write_page
 
 
@@ -43,7 +43,7 @@ def build_report(results: Path, reference: Path | None = None, force: bool = Fal
     index_rows = []
     distributions: dict[str, dict[str, list[float]]] = {}
     # Page and image-folder names: safe, distinct, and never the index's own.
-    page_names = unique_names(["index", "img"] + [safe_name(t.name) for t in tracks])[2:]
+    page_names = file_names([t.name for t in tracks], "track", reserved=("index", "img"))
     for track, page_name in zip(tracks, page_names):
         try:
             name, score, page, per_method = _track_page(track, out, reference, page_name)
@@ -89,7 +89,7 @@ def _track_page(track: Path, out: Path, reference: Path | None, page_name: str
                                 images=[("mixture spectrogram", png)]))
     stems = sorted(f for f in track.iterdir() if f.suffix.lower() in AUDIO_FILE_SUFFIXES)
     players, images = [], []
-    image_names = unique_names(["mixture"] + [safe_name(f.stem, "source") for f in stems])[1:]
+    image_names = file_names([f.stem for f in stems], "source", reserved=("mixture",))
     for stem, image_name in zip(stems, image_names):
         audio, rate = read_audio(stem)
         players.append((stem.stem, stem))

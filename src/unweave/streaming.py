@@ -32,9 +32,9 @@ def stream_separate(separator: Separator, blocks: Blocks, path: Path, out_dir: P
     ``on_chunk(done, total)`` reports progress (``total`` from the header's length, an
     estimate for decoded formats, made exact at the last chunk)."""
     rate, channels = blocks.sample_rate, blocks.channels
-    chunk, overlap, _ = chunk_plan(1, rate, chunk_seconds, overlap_seconds)
-    step = chunk - overlap
-    expected = len(chunk_plan(blocks.frames or 1, rate, chunk_seconds, overlap_seconds)[2])
+    chunk, overlap, planned = chunk_plan(blocks.frames or 1, rate, chunk_seconds,
+                                         overlap_seconds)
+    step, expected = chunk - overlap, len(planned)
     writers: dict[str, AudioWriter] = {}
     tails: dict[str, np.ndarray] = {}
     pending_silence = 0

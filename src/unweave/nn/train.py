@@ -3,6 +3,7 @@ checkpoints every epoch, resume after an interruption."""
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -32,8 +33,6 @@ class TrainConfig:
 
 def resolve_device(name: str) -> str:
     """"auto", "cpu", "cuda" or "cuda:N" -> a torch device name that exists here."""
-    import re
-
     import torch
 
     if name == "auto":
