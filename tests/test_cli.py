@@ -229,8 +229,18 @@ def test_every_method_gets_its_own_flags():
     from unweave.cli import build_parser
     from unweave.methods import available_methods
 
-    for name in available_methods():
-        build_parser(name)
+    for name, cls in available_methods().items():
+        parser = build_parser(name)
+        separate = next(a for a in parser._subparsers._group_actions[0].choices.values()
+                        if a.prog.endswith("separate"))
+        dests = {a.dest: a for a in separate._actions}
+        for f in cls.options():
+            action = dests.get(f"opt_{f.name}")
+            assert action is not None, f"{name}: no flag for option {f.name}"
+            assert "--" + f.name.replace("_", "-") in action.option_strings
+        # The method's flags and the command's own are all distinct.
+        flags = [s for a in separate._actions for s in a.option_strings]
+        assert len(flags) == len(set(flags)), name
 
 
 def test_long_files_stream_block_by_block_and_match_in_memory(capsys, tmp_path):

@@ -545,7 +545,7 @@ def test_training_skips_an_unreadable_file_with_a_warning(capsys, tmp_path):
                        "--components", 4, "--iter", 5, "--out", tmp_path / "b.npz")
     assert code == 0 and "unweave: warning: skipped" in err and "singer9_1.wav" in err, err
     code, _, err = run(capsys, "train", "unet", "--data", data, "--epochs", 1, "--steps", 2,
-                       "--batch", 2, "--frames", 32, "--channels", "4,8", "--out",
+                       "--batch", 2, "--segment", 0.5, "--channels", "4,8", "--out",
                        tmp_path / "m.pt")
     assert code == 0 and "unweave: warning: skipped" in err, err
     assert "Traceback" not in err

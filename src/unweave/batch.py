@@ -27,12 +27,13 @@ import numpy as np
 from unweave.atomic import write_text
 from unweave.audio import read_audio, read_sources, resample, write_audio
 from unweave.blocks import open_blocks
+from unweave.blockwise import separate_blockwise
+from unweave.chunks import chunk_seconds_for
 from unweave.errors import UnweaveError, debugging, describe
 from unweave.methods import get_method
 from unweave.methods.base import Separator
-from unweave.methods.chunking import chunk_seconds_for, separate_in_chunks
+from unweave.methods.chunking import separate_in_chunks
 from unweave.names import file_names
-from unweave.streaming import stream_separate
 
 MANIFESTS = ".unweave"
 
@@ -353,7 +354,7 @@ def _separate_into(path: Path, out_dir: Path, track: str, separator: Separator,
                 if blocks.frames is None or blocks.frames > chunk_seconds * blocks.sample_rate:
                     # Long file: read, separate and write it block by block (bounded memory).
                     with _naming(path):
-                        return stream_separate(separator, blocks, path, out_dir, args.format,
+                        return separate_blockwise(separator, blocks, path, out_dir, args.format,
                                                args.bits, chunk_seconds, args.overlap_seconds,
                                                args.force, output_names, on_chunk)
     mixture, rate = read_audio(path)

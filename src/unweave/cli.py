@@ -18,6 +18,7 @@ from unweave.audio import read_audio
 from unweave.errors import UnweaveError, debugging, describe
 from unweave.methods import available_methods, get_method
 from unweave.methods.base import Separator
+from unweave.nn.device import DEVICE_HELP
 from unweave.paths import expand_inputs, unique_track_names
 
 EXIT_USAGE = 2
@@ -217,13 +218,17 @@ def cmd_evaluate(args) -> int:
 # --- train ------------------------------------------------------------------------------------
 
 def cmd_train(args) -> int:
-    model = args.model or args.model_flag
-    if model is None:
-        raise UnweaveError("name the model to train, e.g. 'unweave train nmf ...'")
-    if model in ("unet", "drnn"):
-        return _train_network(model, args)
-    if model != "nmf":
-        raise UnweaveError(f"unknown model '{model}' (trainable: nmf, unet, drnn)")
+    if args.trainer is None:
+        from unweave.nn.train.recipes import RECIPES
+
+        raise UnweaveError("name the model to train, e.g. 'unweave train nmf ...' (trainable: "
+                           f"nmf, {', '.join(RECIPES)})")
+    if args.trainer == "nmf":
+        return _train_nmf(args)
+    return _train_network(args)
+
+
+def _train_nmf(args) -> int:
     from unweave.methods.nmf import default_stft, save_bases, train_bases
 
     if not args.source:
@@ -233,7 +238,7 @@ def cmd_train(args) -> int:
         raise UnweaveError(f"{out}: exists (use --force to overwrite)")
     if args.components < 1 or args.iter < 1:
         raise UnweaveError("--components and --iter must be >= 1")
-    from unweave.data.datasets import read_each
+    from unweave.data.index import read_each
 
     files = expand_inputs(args.data)
     recordings, rates = [], set()
@@ -253,36 +258,62 @@ def cmd_train(args) -> int:
     return 0
 
 
-def _train_network(model: str, args) -> int:
-    from unweave.data.datasets import load_tracks, split_by_group
-    from unweave.nn.features import SAMPLE_RATE
-    from unweave.nn.train import TrainConfig, train
+def _train_network(args) -> int:
+    import shlex
 
+    import torch
+
+    from unweave.nn.models import build
+    from unweave.nn.train.loop import TrainConfig, best_path, train
+    from unweave.nn.train.recipes import MusicData, get_recipe, music_task
+
+    recipe = get_recipe(args.trainer)
     out = Path(args.out)
     if out.exists() and not (args.force or args.resume):
         raise UnweaveError(f"{out}: exists (use --resume to continue it, --force to replace)")
-    if args.epochs < 1 or args.steps < 1 or args.batch < 1:
-        raise UnweaveError("--epochs, --steps and --batch must be >= 1")
-    tracks = [t for folder in args.data for t in load_tracks(folder, SAMPLE_RATE, _skipped)]
-    train_tracks, val_tracks = split_by_group(tracks, args.validation, args.seed)
-    if not train_tracks:
-        raise UnweaveError("no tracks left for training after the validation split")
-    model_args = {"channels": [int(c) for c in args.channels.split(",")]} if model == "unet" \
-        else {"hidden": args.hidden}
-    config = TrainConfig(model, model_args, args.epochs, args.steps, args.batch, args.frames,
-                         args.lr, args.seed, args.device)
-    print(f"training {model} on {len(train_tracks)} tracks, validating on {len(val_tracks)} "
-          f"({', '.join(sorted({t.group for t in val_tracks}))})", file=sys.stderr)
-    unpaired = None
-    if args.unpaired:
-        from unweave.data.datasets import load_unpaired
+    if min(args.epochs, args.steps, args.batch) < 1 or args.workers < 0 or \
+            args.checkpoint_every < 0:
+        raise UnweaveError("--epochs, --steps and --batch must be >= 1, --workers and "
+                           "--checkpoint-every >= 0")
+    if not 0.05 <= args.segment <= 600 or not 0 < args.lr <= 1 or args.clip_grad < 0:
+        raise UnweaveError("need 0.05 <= --segment <= 600 seconds, 0 < --lr <= 1 and "
+                           "--clip-grad >= 0")
+    if not 0 <= args.validation < 1 or not 0 <= args.remix <= 1:
+        raise UnweaveError("--validation must be in [0, 1) and --remix in [0, 1]")
+    model_args = {"sources": list(recipe.sources), "sample_rate": recipe.sample_rate,
+                  "audio_channels": recipe.audio_channels, **recipe.model_args,
+                  **{k[6:]: v for k, v in vars(args).items() if k.startswith("model_")}}
+    torch.manual_seed(args.seed)
+    model = build(recipe.model, model_args)
+    main_rank = os.environ.get("RANK", "0") == "0"
+    options = MusicData(args.data, args.validation, _names(args.valid), args.remix,
+                        args.validation_seconds, args.unpaired, args.adversarial)
+    from dataclasses import replace
 
-        unpaired = load_unpaired(args.unpaired, SAMPLE_RATE, _skipped)
-        config.adversarial = args.adversarial
-    history = train(config, train_tracks, val_tracks, out, resume=args.resume,
-                    unpaired=unpaired)
-    print(f"{out}: loss {history['loss'][-1]:.4f}, validation SDR {history['val_sdr'][-1]:.2f} dB")
+    recipe = replace(recipe, segment=args.segment)
+    task, adversary = music_task(recipe, options, args.seed, _skipped,
+                                 progress=main_rank and not args.quiet)
+    task.info["command"] = "unweave " + shlex.join(args.argv)
+    config = TrainConfig(args.epochs, args.steps, args.batch, args.lr, args.weight_decay,
+                         args.clip_grad, args.scheduler, args.patience, args.seed, args.device,
+                         args.workers, args.checkpoint_every, not args.no_amp)
+    split = task.info["split"]
+    if main_rank and not args.quiet:
+        print(f"training {recipe.name} ({sum(p.numel() for p in model.parameters()):,} "
+              f"parameters) on {len(split['train'])} tracks, validating on "
+              f"{len(split['validation'])}", file=sys.stderr)
+    history = train(model, task, config, out, recipe.name, resume=args.resume,
+                    adversary=adversary, progress=not args.quiet)
+    if main_rank:
+        best = max((v for v in history["validation"] if math.isfinite(v)), default=float("nan"))
+        print(f"{out}: loss {history['loss'][-1]:.4f}, validation {history['validation'][-1]:.2f}"
+              f" (best {best:.2f}: {best_path(out)})")
     return 0
+
+
+def _names(text: str | None) -> list[str]:
+    """Comma-separated names (track names may hold spaces, not commas)."""
+    return [n.strip() for n in (text or "").split(",") if n.strip()]
 
 
 # --- report -----------------------------------------------------------------------------------
@@ -335,10 +366,127 @@ def cmd_demo(args) -> int:
     return 0
 
 
+# --- train parser ---------------------------------------------------------------------------
+
+MODEL_OPTION_TYPES = {"int": int, "float": finite_float, "str": str}
+
+
+def _ints(text: str) -> list[int]:
+    return [int(c) for c in text.split(",")]
+
+
+_ints.__name__ = "ints"
+
+
+def add_train_parser(sub, trainer: str | None) -> None:
+    """``train`` with one sub-command per trainer; only ``trainer``'s flags are built (a
+    network's flags come from its model's definition, which imports torch)."""
+    from unweave.nn.train.recipes import RECIPES
+
+    p = sub.add_parser("train", help="learn a model: nmf bases or a network",
+                       description="Learn NMF bases (unweave train nmf ...) or train a network "
+                       "(unweave train unet|drnn ...); 'unweave train NAME --help' lists its "
+                       "options. Networks train on one process, or on several under "
+                       "'torchrun --nproc-per-node N -m unweave train ...'.")
+    trainers = p.add_subparsers(dest="trainer", parser_class=OneLineParser, metavar="MODEL")
+    p.set_defaults(func=cmd_train, trainer=None)
+    n = trainers.add_parser("nmf", help="NMF bases of one source, for -m nmf --bases",
+                            description="unweave train nmf --source vocals --data voice/*.wav "
+                            "--out vocals.npz")
+    if trainer == "nmf":
+        n.add_argument("--source", help="name of the source the examples hold (e.g. vocals)")
+        n.add_argument("--data", nargs="+", required=True, help="example files, folders, globs")
+        n.add_argument("--out", required=True, help="output .npz file")
+        n.add_argument("--components", type=int, default=32, help="number of bases")
+        n.add_argument("--beta", type=finite_float, default=1.0, choices=[0.0, 1.0, 2.0])
+        n.add_argument("--iter", type=int, default=200, help="iterations")
+        n.add_argument("--seed", type=int, default=0)
+        n.add_argument("--force", action="store_true")
+    for name, recipe in RECIPES.items():
+        r = trainers.add_parser(name, help=recipe.summary, description=recipe.summary)
+        if name == trainer:
+            _add_network_flags(r, recipe)
+
+
+def _add_network_flags(p: argparse.ArgumentParser, recipe) -> None:
+    from unweave.nn.models import MODELS
+    from unweave.nn.train.loop import SCHEDULERS
+
+    g = p.add_argument_group("data (tracks with stems: stem folders, MUSDB18 .stem.mp4, "
+                             "MUSDB18-HQ, MIR-1K stereo pairs)")
+    g.add_argument("--data", nargs="+", required=True, help="data folders")
+    g.add_argument("--validation", type=finite_float, default=0.15,
+                   help="share of groups (songs, singers) held out for validation")
+    g.add_argument("--valid", help="hold out these tracks instead (comma-separated names)")
+    g.add_argument("--validation-seconds", type=finite_float, default=10.0,
+                   help="seconds of each validation track scored")
+    g.add_argument("--remix", type=finite_float, default=0.5,
+                   help="chance that a source comes from another track")
+    g.add_argument("--unpaired", help="folder with mixtures/ and vocals/ (no pairs) for "
+                   "adversarial semi-supervised training")
+    g.add_argument("--adversarial", type=finite_float, default=0.1,
+                   help="weight of the adversarial loss with --unpaired")
+    g = p.add_argument_group("training")
+    g.add_argument("--out", required=True, help="checkpoint to write (.pt)")
+    g.add_argument("--force", action="store_true", help="replace --out")
+    g.add_argument("--resume", action="store_true", help="continue --out where it stopped")
+    g.add_argument("--epochs", type=int, default=recipe.epochs)
+    g.add_argument("--steps", type=int, default=recipe.steps, help="optimiser steps per epoch")
+    g.add_argument("--batch", type=int, default=recipe.batch,
+                   help="examples per step (per process under torchrun)")
+    g.add_argument("--segment", type=finite_float, default=recipe.segment,
+                   help="seconds per example")
+    g.add_argument("--lr", type=finite_float, default=recipe.lr, help="learning rate")
+    g.add_argument("--weight-decay", type=finite_float, default=0.0)
+    g.add_argument("--clip-grad", type=finite_float, default=0.0,
+                   help="largest gradient norm (0: no clipping)")
+    g.add_argument("--scheduler", choices=SCHEDULERS, default="none")
+    g.add_argument("--patience", type=int, default=3, help="plateau: epochs before halving")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--device", default="cpu", type=_device_name, help=DEVICE_HELP)
+    g.add_argument("--workers", type=int, default=0, help="data loading processes")
+    g.add_argument("--checkpoint-every", type=int, default=0,
+                   help="also checkpoint every N steps (0: at each epoch's end)")
+    g.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
+    g.add_argument("-q", "--quiet", action="store_true")
+    cls = MODELS[recipe.model]
+    g = p.add_argument_group(f"options of model '{cls.name}' ({cls.summary})")
+    defaults = {o.name: o.default for o in cls.options()} | recipe.model_args
+    for o in cls.options():
+        flag = "--" + o.name.replace("_", "-")
+        default = defaults[o.name]
+        shown = ",".join(map(str, default)) if o.kind == "ints" else default
+        if o.kind == "bool":
+            g.add_argument(flag, dest=f"model_{o.name}", action=argparse.BooleanOptionalAction,
+                           default=argparse.SUPPRESS)
+        else:
+            kind = _ints if o.kind == "ints" else MODEL_OPTION_TYPES[o.kind]
+            g.add_argument(flag, dest=f"model_{o.name}", type=kind, default=argparse.SUPPRESS,
+                           metavar=kind.__name__.upper(), help=f"default {shown}")
+
+
+def _device_name(text: str) -> str:
+    from unweave.nn.device import check_device_name
+
+    try:
+        return check_device_name(text)
+    except UnweaveError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _prescan_trainer(argv: list[str]) -> str | None:
+    """The word after ``train`` (the trainer), read before the full parser is built."""
+    if "train" not in argv:
+        return None
+    rest = argv[argv.index("train") + 1:]
+    return next((a for a in rest if not a.startswith("-")), None)
+
+
 # --- parser -----------------------------------------------------------------------------------
 
-def build_parser(method: str | None = None) -> OneLineParser:
-    """The full parser; ``method`` adds that method's option flags to ``separate``."""
+def build_parser(method: str | None = None, trainer: str | None = None) -> OneLineParser:
+    """The full parser; ``method`` adds that method's option flags to ``separate``,
+    ``trainer`` the flags of ``train <trainer>`` (its model's options among them)."""
     parser = OneLineParser(prog="unweave", description="Sound source separation.")
     from unweave import __version__
 
@@ -394,37 +542,7 @@ def build_parser(method: str | None = None) -> OneLineParser:
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("train", help="learn a model: nmf bases, or a unet/drnn network",
-                       description="unweave train nmf --source vocals --data voice/*.wav "
-                       "--out vocals.npz: NMF bases of one source, for -m nmf --bases. "
-                       "unweave train unet --data DIR --epochs N --out model.pt: a network on "
-                       "paired data (MIR-1K style stereo files or track folders with vocals).")
-    p.add_argument("model", nargs="?", help="what to train: nmf")
-    p.add_argument("--model", dest="model_flag", help=argparse.SUPPRESS)
-    p.add_argument("--source", help="name of the source the examples hold (e.g. vocals)")
-    p.add_argument("--data", nargs="+", required=True, help="example files, folders or globs")
-    p.add_argument("--out", required=True, help="output .npz file")
-    p.add_argument("--components", type=int, default=32, help="nmf: number of bases")
-    p.add_argument("--beta", type=finite_float, default=1.0, choices=[0.0, 1.0, 2.0], help="nmf")
-    p.add_argument("--iter", type=int, default=200, help="nmf: iterations")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--force", action="store_true")
-    p.add_argument("--epochs", type=int, default=10, help="networks: epochs")
-    p.add_argument("--steps", type=int, default=100, help="networks: batches per epoch")
-    p.add_argument("--batch", type=int, default=8, help="networks: excerpts per batch")
-    p.add_argument("--frames", type=int, default=128, help="networks: excerpt length, frames")
-    p.add_argument("--lr", type=finite_float, default=1e-3, help="networks: learning rate")
-    p.add_argument("--channels", default="16,32,64,128", help="unet: channels per level")
-    p.add_argument("--hidden", type=int, default=256, help="drnn: recurrent units")
-    p.add_argument("--validation", type=finite_float, default=0.15,
-                   help="networks: share of groups (singers, songs) held out")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
-    p.add_argument("--resume", action="store_true", help="networks: continue --out")
-    p.add_argument("--unpaired", help="networks: folder with mixtures/ and vocals/ (no pairs) "
-                   "for adversarial semi-supervised training")
-    p.add_argument("--adversarial", type=finite_float, default=0.1,
-                   help="networks: weight of the adversarial loss with --unpaired")
-    p.set_defaults(func=cmd_train)
+    add_train_parser(sub, trainer)
 
     p = sub.add_parser("report", help="HTML pages with players, spectrograms and scores",
                        description="Pages for the tracks 'unweave separate' wrote into "
@@ -452,10 +570,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         argv = sys.argv[1:] if argv is None else list(argv)
         method = _prescan_method(argv) if "separate" in argv else None
-        parser = build_parser(method)
+        parser = build_parser(method, _prescan_trainer(argv))
         args, extra = parser.parse_known_args(argv)
         if extra:
             raise _unknown_option(extra, method)
+        args.argv = argv
         with warnings.catch_warnings():
             if not debugging():  # numeric warnings are not for users;
                 warnings.simplefilter("ignore", RuntimeWarning)  # non-finite output is checked

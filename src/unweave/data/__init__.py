@@ -1,1 +1,3 @@
-"""Data: mixture synthesis (and, later, data sets for training)."""
+"""Data: lazy indexes of tracks and recordings, examples mixed on the fly, augmentation,
+the torch DataLoader, and mixture simulation for the blind methods (:mod:`unweave.data.mixing`).
+"""

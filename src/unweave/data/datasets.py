@@ -1,164 +1,268 @@
-"""Paired training data: tracks with their vocals and accompaniment, excerpts, augmentation.
+"""Training examples mixed on the fly from lazy indexes (:mod:`unweave.data.index`).
 
-Two layouts are read:
-- MIR-1K style: stereo files with the accompaniment on the left channel and the voice on the
-  right (``mir1k``); the group of a clip (for splitting) is its singer, the name's first part;
-- stems: a folder of track folders holding ``vocals.<ext>`` and other stems (MUSDB style;
-  ``.stem.mp4`` files too); accompaniment = the sum of the other stems; group = the track.
+Each example set maps an example number to ``(mixture (channels, samples), sources (S,
+channels, samples))`` float32, where the sources sum to the mixture. Example ``i`` is drawn with
+its own generator, ``numpy.random.default_rng([seed, i])``: the same number gives the same
+example in any process, worker or rank, so data loading can be split and resumed without
+changing what the network sees. Nothing is held in memory but the example being made.
 
-Everything is resampled to the networks' rate and mixed down to mono.
+- :class:`MusicExamples`: excerpts of tracks' stems at random positions, each source taken
+  from another random track with probability ``remix`` (Uhlich et al., ICASSP 2017), random
+  gains, channel swaps;
+- :class:`SpeechNoiseExamples`: an utterance in noise at a random SNR, with optional
+  reverberation (the target is the dry-plus-early speech), band limiting, tilt and clipping;
+- :class:`TalkerExamples`: utterances of different speakers at random relative levels;
+- :class:`UnpairedExamples`: a mixture and an unrelated isolated source (adversarial
+  training);
+- :func:`music_validation`: fixed excerpts of whole tracks, for validation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from unweave.audio import AUDIO_FILE_SUFFIXES, is_stem_file, read_audio, read_sources, resample
-from unweave.errors import AudioReadError, UnweaveError
+from unweave.audio import resample
+from unweave.data import augment
+from unweave.data.index import Recording, Track
+
+
+def fit_channels(x: np.ndarray, channels: int) -> np.ndarray:
+    """``(c, n)`` -> ``(channels, n)``: a mono mixdown, or mono copied to every channel."""
+    if x.shape[0] == channels:
+        return x
+    mono = x.mean(axis=0, keepdims=True)
+    return np.repeat(mono, channels, axis=0) if channels > 1 else mono
+
+
+def _excerpt_at(read, rate_in: int, rate_out: int, start_out: int, n_out: int) -> np.ndarray:
+    """``n_out`` samples at ``rate_out`` from ``start_out``, of a signal read at ``rate_in``
+    by ``read(start, count)`` (zero-padded past its end)."""
+    if rate_in == rate_out:
+        x = read(start_out, n_out)
+    else:
+        margin = 32
+        start_in = max(0, int(start_out * rate_in / rate_out) - margin)
+        count = int(np.ceil(n_out * rate_in / rate_out)) + 2 * margin
+        x = resample(read(start_in, count), rate_in, rate_out)
+        skip = int(round((start_out * rate_in / rate_out - start_in) * rate_out / rate_in))
+        x = x[:, skip : skip + n_out]
+    if x.shape[-1] < n_out:
+        x = np.pad(x, ((0, 0), (0, n_out - x.shape[-1])))
+    return x.astype(np.float32, copy=False)
+
+
+def _length_at(frames: int, rate_in: int, rate_out: int) -> int:
+    return int(frames * rate_out / rate_in)
+
+
+def _start(rng: np.random.Generator, length: int, n: int) -> int:
+    return int(rng.integers(0, length - n + 1)) if length > n else 0
 
 
 @dataclass
-class Track:
-    name: str
-    group: str
-    vocals: np.ndarray  # (samples,) float32
-    accompaniment: np.ndarray
+class MusicExamples:
+    """Remixed excerpts of ``tracks`` for ``sources``, ``samples`` long at ``sample_rate`` with
+    ``channels`` channels."""
+
+    tracks: Sequence[Track]
+    sources: Sequence[str]
+    sample_rate: int
+    channels: int
+    samples: int
+    seed: int = 0
+    remix: float = 0.5
+    gain_db: float = 6.0
+    swap: bool = True
+
+    def source_excerpt(self, track: Track, source: str, rng: np.random.Generator
+                       ) -> np.ndarray:
+        length = _length_at(track.frames, track.sample_rate, self.sample_rate)
+        start = _start(rng, length, self.samples)
+        x = _excerpt_at(lambda s, n: track.read(source, s, n, self.sources),
+                        track.sample_rate, self.sample_rate, start, self.samples)
+        return fit_channels(x, self.channels)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        rng = np.random.default_rng([self.seed, index])
+        base = self.tracks[int(rng.integers(len(self.tracks)))]
+        out = []
+        for source in self.sources:
+            track = base if rng.random() >= self.remix else \
+                self.tracks[int(rng.integers(len(self.tracks)))]
+            x = augment.random_gain(self.source_excerpt(track, source, rng), rng,
+                                    -self.gain_db, self.gain_db)
+            out.append(augment.swap_channels(x, rng) if self.swap else x)
+        sources = np.stack(out)
+        return sources.sum(axis=0), sources
 
 
-def _mono(x: np.ndarray, rate: int, target: int) -> np.ndarray:
-    return resample(x.mean(axis=0, keepdims=True), rate, target)[0].astype(np.float32)
+def music_validation(tracks: Sequence[Track], sources: Sequence[str], sample_rate: int,
+                     channels: int, seconds: float = 10.0
+                     ) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    """``(name, mixture, sources)`` for the first ``seconds`` of each track (read when
+    reached)."""
+    for t in tracks:
+        n = min(_length_at(t.frames, t.sample_rate, sample_rate), int(seconds * sample_rate))
+        stems = np.stack([fit_channels(_excerpt_at(
+            lambda s, k, src=src, t=t: t.read(src, s, k, sources), t.sample_rate,
+            sample_rate, 0, n), channels) for src in sources])
+        yield t.name, stems.sum(axis=0), stems
 
 
-Skip = Callable[[str], None] | None
+def _speech_excerpt(rec: Recording, rate: int, n: int, rng: np.random.Generator
+                    ) -> np.ndarray:
+    """A random ``n``-sample stretch of an utterance, mono; a shorter utterance is placed at a
+    random offset in silence."""
+    length = _length_at(rec.frames, rec.sample_rate, rate)
+    if length >= n:
+        x = _excerpt_at(rec.read, rec.sample_rate, rate, _start(rng, length, n), n)
+        return fit_channels(x, 1)
+    x = fit_channels(_excerpt_at(rec.read, rec.sample_rate, rate, 0, length), 1)
+    offset = int(rng.integers(0, n - length + 1))
+    return np.pad(x, ((0, 0), (offset, n - length - offset)))
 
 
-def read_each(items: list, read: Callable, on_skip: Skip) -> Iterator[tuple]:
-    """``(item, read(item))`` for every item. An unreadable one raises, or with ``on_skip`` is
-    reported to it (one line) and left out: one broken file in a data set of thousands need
-    not stop training."""
-    for item in items:
-        try:
-            yield item, read(item)
-        except AudioReadError as exc:
-            if on_skip is None:
-                raise
-            on_skip(str(exc))
-
-
-def load_tracks(folder: str | Path, sample_rate: int, on_skip: Skip = None) -> list[Track]:
-    """Every paired track under ``folder`` (either layout), sorted by name. ``on_skip(message)``
-    receives each unreadable file left out (without it, one raises)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise UnweaveError(f"{folder}: no such data folder")
-    tracks = []
-    stem_dirs = sorted(p for p in folder.rglob("*") if p.is_dir()
-                       and any(f.stem == "vocals" for f in p.iterdir() if f.is_file()))
-    stem_files = sorted(p for p in folder.rglob("*.stem.mp4"))
-    for d, (sources, rate) in read_each(stem_dirs + stem_files, read_sources, on_skip):
-        if "vocals" not in sources or len(sources) < 2:
-            continue
-        vocals = sources.pop("vocals")
-        name = d.name.removesuffix(".stem.mp4")
-        tracks.append(Track(name, name, _mono(vocals, rate, sample_rate),
-                            _mono(sum(sources.values()), rate, sample_rate)))
-    if not tracks:
-        files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_FILE_SUFFIXES
-                       and not is_stem_file(p))
-        for f, (audio, rate) in read_each(files, read_audio, on_skip):
-            if audio.shape[0] != 2:
-                continue
-            vocals = resample(audio[1:2], rate, sample_rate)[0].astype(np.float32)
-            accomp = resample(audio[0:1], rate, sample_rate)[0].astype(np.float32)
-            tracks.append(Track(f.stem, f.stem.split("_")[0], vocals, accomp))
-    if not tracks:
-        raise UnweaveError(f"{folder}: holds no paired tracks (stereo MIR-1K style files, or "
-                           "track folders with a vocals file)")
-    return tracks
-
-
-def split_by_group(tracks: list[Track], validation: float = 0.15, seed: int = 0
-                   ) -> tuple[list[Track], list[Track]]:
-    """Training and validation tracks, whole groups (singers or songs) on one side only."""
-    groups = sorted({t.group for t in tracks})
-    rng = np.random.default_rng(seed)
-    rng.shuffle(groups)
-    n_val = max(1, int(round(validation * len(groups)))) if len(groups) > 1 else 0
-    held = set(groups[:n_val])
-    return [t for t in tracks if t.group not in held], [t for t in tracks if t.group in held]
-
-
-class ExcerptSampler:
-    """Random training excerpts with on-the-fly remixing, deterministic for a seed.
-
-    Each example: a random excerpt of a track's vocals, an excerpt of the same track's
-    accompaniment or (with probability ``remix``) of another track's, each scaled by a random
-    gain within ``gain_db``, summed into the mixture.
-    """
-
-    def __init__(self, tracks: list[Track], samples: int, seed: int = 0, remix: float = 0.5,
-                 gain_db: float = 6.0):
-        if not tracks:
-            raise UnweaveError("no training tracks")
-        self.tracks, self.samples, self.remix, self.gain_db = tracks, samples, remix, gain_db
-        self.rng = np.random.default_rng(seed)
-
-    def _excerpt(self, x: np.ndarray) -> np.ndarray:
-        if len(x) <= self.samples:
-            return np.pad(x, (0, self.samples - len(x)))
-        start = int(self.rng.integers(0, len(x) - self.samples))
-        return x[start : start + self.samples]
-
-    def batch(self, size: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(mixtures, vocals)``, each ``(size, samples)`` float32."""
-        mixes, vocals = [], []
-        for _ in range(size):
-            t = self.tracks[int(self.rng.integers(len(self.tracks)))]
-            other = t if self.rng.random() >= self.remix else \
-                self.tracks[int(self.rng.integers(len(self.tracks)))]
-            v = self._excerpt(t.vocals) * 10 ** (self.rng.uniform(-1, 1) * self.gain_db / 20)
-            a = self._excerpt(other.accompaniment) * 10 ** (self.rng.uniform(-1, 1)
-                                                             * self.gain_db / 20)
-            mixes.append(v + a)
-            vocals.append(v)
-        return np.stack(mixes).astype(np.float32), np.stack(vocals).astype(np.float32)
-
-
-@dataclass
-class Unpaired:
-    """Unpaired data: mixtures without stems, and isolated vocals without their mixtures."""
-
-    mixtures: list[np.ndarray]
-    vocals: list[np.ndarray]
-
-
-def load_unpaired(folder: str | Path, sample_rate: int, on_skip: Skip = None) -> Unpaired:
-    """``folder/mixtures/*`` and ``folder/vocals/*`` audio files (mono mixdowns); unreadable
-    files as in :func:`load_tracks`."""
-    folder = Path(folder)
-    parts = {}
-    for part in ("mixtures", "vocals"):
-        sub = folder / part
-        files = sorted(p for p in sub.rglob("*") if p.suffix.lower() in AUDIO_FILE_SUFFIXES) \
-            if sub.is_dir() else []
-        parts[part] = [_mono(*data, sample_rate)
-                       for _, data in read_each(files, read_audio, on_skip)]
-        if not parts[part]:
-            raise UnweaveError(f"{sub}: unpaired data needs audio files in '{part}/'")
-    return Unpaired(parts["mixtures"], parts["vocals"])
-
-
-def random_excerpts(signals: list[np.ndarray], count: int, samples: int,
-                    rng: np.random.Generator) -> np.ndarray:
-    """``(count, samples)`` random excerpts (zero-padded when a signal is shorter)."""
-    out = np.zeros((count, samples), np.float32)
-    for i in range(count):
-        x = signals[int(rng.integers(len(signals)))]
-        start = int(rng.integers(0, max(1, len(x) - samples)))
-        piece = x[start : start + samples]
-        out[i, : len(piece)] = piece
+def _noise_excerpt(noises: Sequence[Recording], rate: int, n: int, rng: np.random.Generator
+                   ) -> np.ndarray:
+    """``n`` samples of noise, mono: random stretches of random clips one after another (a
+    short clip is not looped)."""
+    out = np.zeros((1, n), np.float32)
+    filled = 0
+    while filled < n:
+        rec = noises[int(rng.integers(len(noises)))]
+        length = _length_at(rec.frames, rec.sample_rate, rate)
+        want = min(n - filled, length)
+        if want <= 0:
+            break
+        piece = fit_channels(_excerpt_at(rec.read, rec.sample_rate, rate,
+                                         _start(rng, length, want), want), 1)
+        piece = piece / np.sqrt(max(augment.power(piece), 1e-12))  # comparable levels
+        out[:, filled : filled + want] = piece
+        filled += want
     return out
+
+
+@dataclass
+class SpeechNoiseExamples:
+    """An utterance of ``speech`` in ``noise`` at an SNR drawn in ``snr_db``; the mixture's
+    level drawn in ``level_db`` (dBFS RMS). Sources: ``(speech, noise)``, the noise being the
+    mixture minus the target speech."""
+
+    speech: Sequence[Recording]
+    noise: Sequence[Recording]
+    sample_rate: int
+    samples: int
+    seed: int = 0
+    snr_db: tuple[float, float] = (-5.0, 20.0)
+    level_db: tuple[float, float] = (-35.0, -15.0)
+    rirs: Sequence[np.ndarray] = field(default_factory=tuple)
+    reverb_p: float = 0.3
+    two_noises_p: float = 0.3
+    tilt_p: float = 0.5
+    band_limit_p: float = 0.1
+    clip_p: float = 0.05
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        rng = np.random.default_rng([self.seed, index])
+        n, rate = self.samples, self.sample_rate
+        speech = _speech_excerpt(self.speech[int(rng.integers(len(self.speech)))], rate, n,
+                                 rng)
+        target = speech
+        if self.rirs and rng.random() < self.reverb_p:
+            speech, target = augment.reverberate(
+                speech, self.rirs[int(rng.integers(len(self.rirs)))], rate)
+        noise = _noise_excerpt(self.noise, rate, n, rng)
+        if rng.random() < self.two_noises_p:
+            noise = noise + _noise_excerpt(self.noise, rate, n, rng) * np.float32(
+                augment.db_to_gain(rng.uniform(-10, 0)))
+        if rng.random() < self.tilt_p:
+            noise = augment.tilt(noise, rng)
+        noise = augment.noise_for_snr(speech, noise, rng.uniform(*self.snr_db))
+        mixture = speech + noise
+        level = np.sqrt(max(augment.power(mixture), 1e-12))
+        gain = np.float32(augment.db_to_gain(rng.uniform(*self.level_db)) / level)
+        mixture, target = mixture * gain, target * gain
+        if rng.random() < self.band_limit_p:  # the target loses the same band
+            cutoff = augment.random_cutoff(rate, rng)
+            mixture = augment.low_pass(mixture, rate, cutoff)
+            target = augment.low_pass(target, rate, cutoff)
+        if rng.random() < self.clip_p:
+            mixture = augment.clip(mixture, rng)
+        mixture = mixture.astype(np.float32)
+        target = target.astype(np.float32)
+        return mixture, np.stack([target, mixture - target])
+
+
+@dataclass
+class TalkerExamples:
+    """``talkers`` utterances of different speakers, each a random stretch, at levels within
+    ``level_db`` of each other; optional light noise (``noise_p``) in the mixture only."""
+
+    speech: Sequence[Recording]
+    sample_rate: int
+    samples: int
+    talkers: int = 2
+    seed: int = 0
+    level_db: float = 5.0
+    noise: Sequence[Recording] = field(default_factory=tuple)
+    noise_p: float = 0.0
+    noise_snr_db: tuple[float, float] = (15.0, 30.0)
+
+    def __post_init__(self):
+        self._by_speaker: dict[str, list[Recording]] = {}
+        for r in self.speech:
+            self._by_speaker.setdefault(r.group, []).append(r)
+        self._speakers = sorted(self._by_speaker)
+        if len(self._speakers) < self.talkers:
+            from unweave.errors import UnweaveError
+
+            raise UnweaveError(f"{self.talkers} talkers need as many speakers; the data has "
+                               f"{len(self._speakers)}")
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        rng = np.random.default_rng([self.seed, index])
+        speakers = rng.choice(len(self._speakers), self.talkers, replace=False)
+        out = []
+        for s in speakers:
+            utterances = self._by_speaker[self._speakers[int(s)]]
+            x = _speech_excerpt(utterances[int(rng.integers(len(utterances)))],
+                                self.sample_rate, self.samples, rng)
+            x = x / np.float32(np.sqrt(max(augment.power(x), 1e-12)))
+            out.append(augment.random_gain(x, rng, -self.level_db / 2, self.level_db / 2))
+        sources = np.stack(out).astype(np.float32)
+        mixture = sources.sum(axis=0)
+        if self.noise and rng.random() < self.noise_p:
+            noise = augment.noise_for_snr(mixture, _noise_excerpt(self.noise,
+                                                                  self.sample_rate,
+                                                                  self.samples, rng),
+                                          rng.uniform(*self.noise_snr_db))
+            mixture = mixture + noise
+        scale = np.float32(0.1 / max(float(np.abs(mixture).max()), 1e-6))
+        return mixture * scale, sources * scale
+
+
+@dataclass
+class UnpairedExamples:
+    """A mixture excerpt and an unrelated isolated-source excerpt (no pairs)."""
+
+    mixtures: Sequence[Recording]
+    targets: Sequence[Recording]
+    sample_rate: int
+    channels: int
+    samples: int
+    seed: int = 0
+
+    def _excerpt(self, rec: Recording, rng: np.random.Generator) -> np.ndarray:
+        length = _length_at(rec.frames, rec.sample_rate, self.sample_rate)
+        x = _excerpt_at(rec.read, rec.sample_rate, self.sample_rate,
+                        _start(rng, length, self.samples), self.samples)
+        return fit_channels(x, self.channels)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        rng = np.random.default_rng([self.seed, index, 7])
+        mix = self._excerpt(self.mixtures[int(rng.integers(len(self.mixtures)))], rng)
+        target = self._excerpt(self.targets[int(rng.integers(len(self.targets)))], rng)
+        return mix, target

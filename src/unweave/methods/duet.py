@@ -19,7 +19,13 @@ import numpy as np
 from scipy.ndimage import gaussian_filter, maximum_filter
 
 from unweave.errors import UnweaveError
-from unweave.methods.base import Assumptions, Separation, Separator, register
+from unweave.methods.base import (
+    MAX_BLIND_SOURCES,
+    Assumptions,
+    Separation,
+    Separator,
+    register,
+)
 from unweave.spectral import STFTConfig, istft, stft
 
 
@@ -69,8 +75,9 @@ class DUET(Separator):
                               mixing="anechoic (gains and small delays)")
 
     def __post_init__(self):
-        if not 1 <= self.n_sources <= 16 or not 5 <= self.bins <= 1000:
-            raise UnweaveError("need 1 <= n_sources <= 16 and 5 <= bins <= 1000")
+        if not 1 <= self.n_sources <= MAX_BLIND_SOURCES or not 5 <= self.bins <= 1000:
+            raise UnweaveError(f"need 1 <= n_sources <= {MAX_BLIND_SOURCES} and "
+                               "5 <= bins <= 1000")
         if not (0 <= self.p <= 4 and 0 <= self.q <= 4):
             raise UnweaveError("need 0 <= p <= 4 and 0 <= q <= 4 (the weighting exponents)")
         if self.max_attenuation <= 0 or self.max_delay <= 0:

@@ -45,6 +45,10 @@ def _sym_decorrelate(w: np.ndarray) -> np.ndarray:
     return (evecs / np.sqrt(np.maximum(evals, 1e-300))) @ evecs.T @ w
 
 
+#: FastICA's two ways of finding the rows: all at once (symmetric) or one after another.
+ALGORITHMS = ("symmetric", "deflation")
+
+
 def fastica(x: np.ndarray, n_sources: int, algorithm: str = "symmetric", n_iter: int = 200,
             tol: float = 1e-4, seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[float]]:
     """Demixing of ``x`` ``(mics, samples)``: returns the sources ``(n_sources, samples)``
@@ -87,7 +91,8 @@ def fastica(x: np.ndarray, n_sources: int, algorithm: str = "symmetric", n_iter:
                                    converged=lambda st: st[1] < tol)
         history = [contrast(w)]
     else:
-        raise UnweaveError(f"algorithm must be 'symmetric' or 'deflation' (got {algorithm!r})")
+        raise UnweaveError(f"algorithm must be one of {', '.join(ALGORITHMS)} "
+                           f"(got {algorithm!r})")
     demix = w @ k
     return demix @ x, np.linalg.pinv(demix), history
 
@@ -116,7 +121,10 @@ class ICA(Separator):
         check_iterations(self.n_iter)
         if not 0 <= self.n_sources <= MAX_BLIND_SOURCES:
             raise UnweaveError(f"need 0 <= n_sources <= {MAX_BLIND_SOURCES} (0: as many as "
-                               "channels) and n_iter >= 1")
+                               "channels)")
+        if self.algorithm not in ALGORITHMS:
+            raise UnweaveError(f"algorithm must be one of {', '.join(ALGORITHMS)} "
+                               f"(got {self.algorithm!r})")
 
     def separate(self, mixture, sample_rate, **inputs):
         n = count_blind_sources(self.name, self.n_sources, mixture.shape[0])

@@ -167,7 +167,7 @@ class _FrequencyDomainBSS(Separator):
         check_iterations(self.n_iter)
         if not 0 <= self.n_sources <= MAX_BLIND_SOURCES:
             raise UnweaveError(f"need 0 <= n_sources <= {MAX_BLIND_SOURCES} (0: as many as "
-                               "channels) and n_iter >= 1")
+                               "channels)")
         self._stft = STFTConfig(self.n_fft, self.hop)
 
     def demix(self, x: np.ndarray) -> tuple[np.ndarray, list[float]]:

@@ -1,12 +1,13 @@
-"""Trained networks as separators: ``unet`` (Jansson et al. 2017) and ``drnn`` (Huang et al.
-2014/2015), each predicting a vocal mask (see :mod:`unweave.nn.models`).
+"""Trained networks as separators: one :class:`NeuralSeparator`, whose sources come from the
+checkpoint, registered once per task (``unet``: Jansson et al. 2017; ``drnn``: Huang et al.
+2014/2015; each the recipe of ``unweave train`` that made the checkpoint).
 
-Any input works: channels are separated one by one (as a batch), any sample rate is resampled
-to the networks' 16 kHz and back, and long songs go through the shared chunking engine, so
-memory does not grow with length. The vocals are the network's estimate; the accompaniment is
-the rest of the mixture (so nothing above the networks' 8 kHz band is lost from it).
-``model`` is a checkpoint path; empty means the small model shipped in the package;
-``segment_seconds`` is the network's chunk length (1 s cross-fades).
+Any input works: the audio is resampled to the model's rate and back, its channels are fitted
+to the model's (:mod:`unweave.nn.apply`), and long audio runs in overlapping segments, so memory
+does not grow with length. A model's residual source (the mixture minus the others, e.g. the
+accompaniment) is recomputed at the input's rate, so nothing above the model's band is lost from
+it. ``model`` is a checkpoint path (empty: the model shipped in the package);
+``segment_seconds`` is the network's segment length (1 s cross-fades).
 """
 
 from __future__ import annotations
@@ -14,81 +15,81 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
 from unweave.audio import resample
 from unweave.errors import UnweaveError
 from unweave.methods.base import Assumptions, Separation, Separator, register
-from unweave.methods.chunking import separate_in_chunks
 
-BUNDLED = {"unet": "unet_mir1k.pt", "drnn": "drnn_mir1k.pt"}
-
-
-def bundled_path(name: str) -> Path:
-    return Path(str(resources.files("unweave.nn") / "weights" / BUNDLED[name]))
+#: Weights shipped in ``unweave/nn/weights/``, by method.
+BUNDLED = {"unet": "unet_mir1k.pt"}
 
 
-@dataclass
-class _NetworkCore(Separator):
-    """The network on 16 kHz audio: one chunk in, vocals out (used by the chunking engine)."""
-
-    network: object = None
-    device: str = "cpu"
-
-    name = "_network"
-    assumptions = Assumptions()
-
-    def separate(self, mixture, sample_rate, **inputs):
-        from unweave.nn.inference import vocals_of
-
-        return Separation({"vocals": vocals_of(self.network, mixture, self.device)},
-                          sample_rate)
+def bundled_path(method: str) -> Path | None:
+    """The shipped checkpoint of ``method``, or None when the package ships none."""
+    name = BUNDLED.get(method)
+    return Path(str(resources.files("unweave.nn") / "weights" / name)) if name else None
 
 
 @dataclass
-class _Neural(Separator):
+class NeuralSeparator(Separator):
+    """A trained network: sources, rate and channels from its checkpoint."""
+
     model: str = ""
     segment_seconds: float = 30.0
     device: str = "cpu"
 
-    assumptions = Assumptions(content="music with singing", needs_training=True)
+    #: Checkpoints of these recipes fit this method (its own name when empty).
+    recipes: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self):
         from unweave.nn.checkpoint import load_model
+        from unweave.nn.device import resolve_device
 
-        path = Path(self.model) if self.model else bundled_path(self.name)
-        if not self.model and not path.exists():
-            raise UnweaveError(f"no bundled '{self.name}' model in this installation; give one "
-                               "with --model PATH (train it with 'unweave train')")
         if self.segment_seconds <= 1:
             raise UnweaveError("segment_seconds must be > 1")
+        path = Path(self.model) if self.model else bundled_path(self.name)
+        if path is None or not path.exists():
+            raise UnweaveError(f"no bundled '{self.name}' model in this installation; give a "
+                               f"checkpoint as the model option (train one with 'unweave train "
+                               f"{self.name}')")
         self._network, info = load_model(path)
-        if info["model_name"] != self.name:
-            raise UnweaveError(f"{path}: holds a '{info['model_name']}' model, not '{self.name}'")
-        if self.device != "cpu":
-            from unweave.nn.train import resolve_device
+        fits = self.recipes or (self.name,)
+        if info.get("recipe") not in fits:
+            raise UnweaveError(f"{path}: holds a model trained by 'unweave train "
+                               f"{info.get('recipe')}', not one for '{self.name}'")
+        self._device = resolve_device(self.device)
+        self._network = self._network.to(self._device)
 
-            self.device = resolve_device(self.device)
-            self._network = self._network.to(self.device)
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The names of what this network separates, from its checkpoint."""
+        return self._network.sources
 
     def separate(self, mixture, sample_rate, **inputs):
-        from unweave.nn.features import SAMPLE_RATE
+        from unweave.nn.apply import apply_model
 
-        low = resample(mixture.astype(np.float32), sample_rate, SAMPLE_RATE)
-        core = _NetworkCore(self._network, self.device)
-        vocals_low = separate_in_chunks(core, low, SAMPLE_RATE, self.segment_seconds,
-                                        1.0)["vocals"]
-        vocals = resample(vocals_low, SAMPLE_RATE, sample_rate)
+        network = self._network
+        low = resample(mixture.astype(np.float32), sample_rate, network.sample_rate)
+        estimates = apply_model(network, low, self.segment_seconds, 1.0,
+                                device=self._device)
         n = mixture.shape[-1]
-        vocals = np.pad(vocals, ((0, 0), (0, max(0, n - vocals.shape[-1]))))[:, :n]
-        vocals = vocals.astype(mixture.dtype)
-        return Separation({"vocals": vocals, "accompaniment": mixture - vocals}, sample_rate)
+        out = {}
+        for name, est in zip(network.sources, estimates):
+            est = resample(est, network.sample_rate, sample_rate)
+            est = np.pad(est, ((0, 0), (0, max(0, n - est.shape[-1]))))[:, :n]
+            out[name] = est.astype(mixture.dtype)
+        if network.residual is not None:
+            others = [v for k, v in out.items() if k != network.residual]
+            out[network.residual] = mixture - np.sum(others, axis=0)
+        return Separation(out, sample_rate)
 
 
 @register
 @dataclass
-class UNetSeparator(_Neural):
+class UNetSeparator(NeuralSeparator):
     """U-Net singing-voice separation (Jansson et al., ISMIR 2017); bundled weights by default.
 
     >>> UNetSeparator()(song, 44100)["vocals"]   # doctest: +SKIP
@@ -97,13 +98,16 @@ class UNetSeparator(_Neural):
     name = "unet"
     summary = "U-Net singing-voice separator (trained network, bundled weights)"
     reference = "Jansson et al., ISMIR 2017"
+    assumptions = Assumptions(content="music with singing", needs_training=True)
 
 
 @register
 @dataclass
-class DRNNSeparator(_Neural):
-    """Deep recurrent network with a joint mask layer (Huang et al., TASLP 2015)."""
+class DRNNSeparator(NeuralSeparator):
+    """Deep recurrent network with a joint mask layer (Huang et al., TASLP 2015); give a
+    checkpoint from ``unweave train drnn``."""
 
     name = "drnn"
     summary = "DRNN singing-voice separator with a joint mask layer (trained network)"
     reference = "Huang, Kim, Hasegawa-Johnson & Smaragdis, IEEE/ACM TASLP 23(12), 2015"
+    assumptions = Assumptions(content="music with singing", needs_training=True)

@@ -1,6 +1,21 @@
-"""Checkpoints as plain dictionaries that load with ``torch.load(weights_only=True)``:
-``model_name``, ``model_args``, ``state_dict``, ``versions`` and ``training`` (epoch, history,
-the command that made it). A file carrying a pickled object is refused and nothing runs."""
+"""Checkpoints: plain dictionaries that load with ``torch.load(weights_only=True)``.
+
+The checkpoint is the contract between training and use::
+
+    format          2
+    model_name      a registered architecture ("unet", "drnn", "bandgru", ...)
+    model_args      the dict that rebuilds it (sources, sample_rate, audio_channels, front end,
+                    architecture options)
+    state_dict      the weights
+    recipe          the trainer that made it ("unweave train <recipe>"): what it separates
+    versions        unweave and torch
+    training        command, data, split, history, epoch/step, world_size, effective batch
+    resume          optimiser, scheduler, random-number and adversary states (left out of
+                    shipped weights: :func:`strip`)
+
+A file carrying a pickled object is refused and nothing runs. Files of format 1 (the first
+U-Net and DRNN checkpoints) are read and upgraded on the fly (:func:`upgrade`).
+"""
 
 from __future__ import annotations
 
@@ -8,29 +23,44 @@ from pathlib import Path
 
 from unweave.errors import UnweaveError
 
-FORMAT = 1
+FORMAT = 2
 
 
-def save(path: str | Path, model, model_name: str, model_args: dict, training: dict,
-         optimizer_state: dict | None = None) -> Path:
+def make(model, recipe: str, training: dict, resume: dict | None = None) -> dict:
+    """The checkpoint dictionary of ``model`` (a :class:`SeparationModel`)."""
     import torch
 
     from unweave import __version__
-    from unweave.atomic import atomic_path
 
-    data = {"format": FORMAT, "model_name": model_name, "model_args": model_args,
-            "state_dict": model.state_dict(),
+    data = {"format": FORMAT, "model_name": model.name, "model_args": model.model_args(),
+            "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "recipe": recipe,
             "versions": {"unweave": __version__, "torch": str(torch.__version__)},
             "training": training}
-    if optimizer_state is not None:
-        data["optimizer"] = optimizer_state
+    if resume is not None:
+        data["resume"] = resume
+    return data
+
+
+def save(path: str | Path, data: dict) -> Path:
+    """Write ``data`` to ``path`` atomically (a crash never leaves half a checkpoint)."""
+    import torch
+
+    from unweave.atomic import atomic_path
+
     path = Path(path)
     with atomic_path(path) as tmp:
         torch.save(data, tmp)
     return path
 
 
+def strip(data: dict) -> dict:
+    """``data`` without its resume state: what ships."""
+    return {k: v for k, v in data.items() if k != "resume"}
+
+
 def load(path: str | Path) -> dict:
+    """The checkpoint at ``path`` (format 2, upgraded when older); one-line errors."""
     import pickle
 
     import torch
@@ -47,7 +77,28 @@ def load(path: str | Path) -> dict:
         raise UnweaveError(f"{path}: not a model file ({str(exc).splitlines()[0]})") from None
     if not isinstance(data, dict) or not {"model_name", "model_args", "state_dict"} <= set(data):
         raise UnweaveError(f"{path}: not an unweave model checkpoint")
-    return data
+    return upgrade(data)
+
+
+def upgrade(data: dict) -> dict:
+    """A format-1 checkpoint (a vocal-mask ``unet`` or ``drnn`` at 16 kHz, mono, STFT
+    1024/256, args holding only the architecture) as format 2; newer ones unchanged."""
+    if data.get("format", 1) >= FORMAT:
+        return data
+    name = data["model_name"]
+    args = {"sources": ["vocals", "accompaniment"], "sample_rate": 16000, "audio_channels": 1,
+            **{k: v for k, v in dict(data["model_args"]).items() if k != "bins"},
+            "n_fft": 1024, "hop": 256}
+    old = dict(data.get("training", {}))
+    training = {k: v for k, v in old.items() if k not in ("train_tracks", "val_tracks")}
+    if "train_tracks" in old:
+        training["split"] = {"train": old["train_tracks"], "validation": old["val_tracks"]}
+    training["history"] = {("validation" if k == "val_sdr" else k): v
+                           for k, v in old.get("history", {}).items()}
+    training["upgraded_from_format"] = 1
+    return {"format": FORMAT, "model_name": name, "model_args": args,
+            "state_dict": data["state_dict"], "recipe": name,
+            "versions": data.get("versions", {}), "training": training}
 
 
 def load_model(path: str | Path):

@@ -1,8 +1,10 @@
 """Separating a long audio file block by block: memory depends on the chunk, not the song.
 
+(Files only: running a causal network on a live stream of blocks is :mod:`unweave.nn.realtime`.)
+
 The file is read a chunk at a time, in order (:mod:`unweave.blocks`: libsndfile seeks, FFmpeg
 decodes front to back), each chunk is separated, neighbouring chunks are cross-faded exactly as
-:func:`unweave.methods.chunking.separate_in_chunks` does, and the finished samples are appended
+the in-memory engine (:mod:`unweave.methods.chunking`) does, and the finished samples are appended
 to temporary output files that are renamed into place only when every chunk has succeeded.
 The file's length need not be known: a chunk is the last when the file ends within it.
 """
@@ -16,12 +18,12 @@ import numpy as np
 
 from unweave.audio import AudioWriter
 from unweave.blocks import Blocks
+from unweave.chunks import chunk_plan, crossfade
 from unweave.errors import UnweaveError
 from unweave.methods.base import Separator
-from unweave.methods.chunking import _crossfade, chunk_plan
 
 
-def stream_separate(separator: Separator, blocks: Blocks, path: Path, out_dir: Path, fmt: str,
+def separate_blockwise(separator: Separator, blocks: Blocks, path: Path, out_dir: Path, fmt: str,
                     bits: int, chunk_seconds: float, overlap_seconds: float, overwrite: bool,
                     names_of: Callable[[list[str]], list[str]],
                     on_chunk: Callable[[int, int], None] | None = None) -> list[Path]:
@@ -68,7 +70,7 @@ def stream_separate(separator: Separator, blocks: Blocks, path: Path, out_dir: P
                                                  bits=bits, overwrite=overwrite)
                         if pending_silence:
                             writers[k].write(np.zeros((channels, pending_silence), np.float32))
-                weight = _crossfade(n, fade_in, fade_out)
+                weight = crossfade(n, fade_in, fade_out)
                 for k, est in estimates.items():
                     est = est * weight
                     if fade_in and k in tails:

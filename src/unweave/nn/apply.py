@@ -1,0 +1,77 @@
+"""Running any separation network on audio of any length, offline, with bounded memory.
+
+The audio (already at the model's rate) is cut into overlapping segments
+(:func:`unweave.chunks.chunk_plan`), full-length segments go through the network
+``batch_size`` at a time, and the outputs are cross-faded together (the last, shorter segment
+runs on its own, never padded, so a network sees only real samples). Silent segments are
+skipped (their outputs are zero). Memory depends on the segment length and the batch, not the
+track.
+
+Channels are fitted to the model's ``audio_channels``: a one-channel model separates each
+channel on its own (channels go into the batch); a stereo model given mono audio gets it on
+both channels and the outputs are averaged back; given other channel counts, each channel is
+separated as a mono input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from unweave.chunks import chunk_plan, crossfade
+
+
+def _fit_channels(audio: np.ndarray, model_channels: int) -> tuple[np.ndarray, Callable]:
+    """``(C, T)`` -> ``(items, model_channels, T)`` and how to turn the model's
+    ``(items, S, model_channels, T)`` outputs back into ``(S, C, T)``."""
+    c = audio.shape[0]
+    if model_channels == 1:
+        return audio[:, None], lambda out: out[:, :, 0].transpose(1, 0, 2)
+    if c == model_channels:
+        return audio[None], lambda out: out[0]
+    # Each channel on its own, copied to every model channel; outputs averaged over them.
+    items = np.repeat(audio[:, None], model_channels, axis=1)
+    return items, lambda out: out.mean(axis=2).transpose(1, 0, 2)
+
+
+def apply_model(model, mixture: np.ndarray, segment_seconds: float = 30.0,
+                overlap_seconds: float = 1.0, batch_size: int = 4, device: str = "cpu",
+                on_segment: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """Sources ``(sources, channels, samples)`` float32 of ``mixture`` ``(channels, samples)``
+    at ``model.sample_rate``; ``model`` in evaluation mode on ``device``.
+    ``on_segment(done, total)`` reports progress."""
+    audio = np.asarray(mixture, np.float32)
+    items, back = _fit_channels(audio, model.audio_channels)
+    length = audio.shape[-1]
+    chunk, overlap, starts = chunk_plan(length, model.sample_rate, segment_seconds,
+                                        overlap_seconds)
+    out = np.zeros((items.shape[0], len(model.sources), items.shape[1], length), np.float32)
+    pieces = [(i, start, min(start + chunk, length)) for i, start in enumerate(starts)]
+    groups: list[list[tuple[int, int, int]]] = []
+    for piece in pieces:
+        size = piece[2] - piece[1]
+        if groups and len(groups[-1]) < batch_size and \
+                groups[-1][0][2] - groups[-1][0][1] == size:
+            groups[-1].append(piece)
+        else:
+            groups.append([piece])
+    done = 0
+    for group in groups:
+        batch = np.stack([items[..., a:b] for _, a, b in group])  # (G, items, A, n)
+        g, n_items = batch.shape[:2]
+        active = np.any(batch.reshape(g, -1), axis=1)
+        if active.any():
+            x = torch.from_numpy(np.ascontiguousarray(batch[active])).to(device)
+            with torch.no_grad():
+                y = model(x.reshape(-1, *x.shape[2:])).cpu().numpy()
+            y = y.reshape(int(active.sum()), n_items, *y.shape[1:])  # (G', items, S, A, n)
+            for k, (i, a, b) in enumerate(p for p, on in zip(group, active) if on):
+                weight = crossfade(b - a, overlap if i > 0 else 0,
+                                   overlap if b < length else 0)
+                out[..., a:b] += y[k] * weight
+        done += len(group)
+        if on_segment:
+            on_segment(done, len(pieces))
+    return np.ascontiguousarray(back(out), dtype=np.float32)

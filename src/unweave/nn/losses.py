@@ -1,0 +1,93 @@
+"""Training losses on separated signals ``(batch, sources, channels, samples)``.
+
+Each loss takes ``(estimates, references)`` of that shape and returns one number per batch item
+and source ``(batch, sources)`` (the training loop averages; the permutation-invariant wrapper
+of :mod:`unweave.nn.pit` compares every estimate with every reference through them).
+
+- :func:`si_sdr`: scale-invariant SDR in dB (Le Roux et al., ICASSP 2019), equal to
+  :func:`unweave.metrics.si_sdr` on the same arrays (channels joined); the loss is its negative.
+- :func:`spectral_l1`: L1 distance of STFT magnitudes at one resolution.
+- :func:`multi_resolution`: spectral convergence plus log-magnitude L1 summed over several
+  STFT resolutions (Yamamoto, Song & Kim, "Parallel WaveGAN", ICASSP 2020).
+- :func:`l1`: mean absolute sample difference.
+- :func:`discriminative`: squared spectral error minus ``gamma`` times the error against the
+  other sources (Huang et al., TASLP 2015, eq. 7).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from unweave.nn.frontend import STFT
+
+
+def si_sdr(estimates: torch.Tensor, references: torch.Tensor, zero_mean: bool = True,
+           eps: float = 1e-8) -> torch.Tensor:
+    """``(..., channels, samples)`` pairs -> SI-SDR in dB ``(...)`` (higher is better)."""
+    if zero_mean:  # each channel, as the metric
+        estimates = estimates - estimates.mean(dim=-1, keepdim=True)
+        references = references - references.mean(dim=-1, keepdim=True)
+    e, s = estimates.flatten(-2), references.flatten(-2)
+    scale = (e * s).sum(-1, keepdim=True) / ((s * s).sum(-1, keepdim=True) + eps)
+    target = scale * s
+    noise = e - target
+    return 10 * torch.log10(((target**2).sum(-1) + eps) / ((noise**2).sum(-1) + eps))
+
+
+def neg_si_sdr(estimates: torch.Tensor, references: torch.Tensor) -> torch.Tensor:
+    return -si_sdr(estimates, references)
+
+
+def l1(estimates: torch.Tensor, references: torch.Tensor) -> torch.Tensor:
+    return (estimates - references).abs().mean(dim=(-2, -1))
+
+
+_STFTS: dict[tuple[int, int], STFT] = {}
+
+
+def _stft(n_fft: int, hop: int, x: torch.Tensor) -> torch.Tensor:
+    key = (n_fft, hop)
+    if key not in _STFTS:
+        _STFTS[key] = STFT(n_fft, hop)
+    return _STFTS[key].to(x.device)(x).abs()
+
+
+def spectral_l1(estimates: torch.Tensor, references: torch.Tensor, n_fft: int = 1024,
+                hop: int = 256) -> torch.Tensor:
+    """Mean ``| |STFT(e)| - |STFT(s)| |`` per item and source."""
+    return (_stft(n_fft, hop, estimates) - _stft(n_fft, hop, references)).abs().mean(
+        dim=(-3, -2, -1))
+
+
+RESOLUTIONS = ((512, 128), (1024, 256), (2048, 512))
+
+
+def multi_resolution(estimates: torch.Tensor, references: torch.Tensor,
+                     resolutions=RESOLUTIONS, eps: float = 1e-7) -> torch.Tensor:
+    """Spectral convergence + log-magnitude L1, summed over ``resolutions`` (n_fft, hop)."""
+    total = estimates.new_zeros(estimates.shape[:-2])
+    for n_fft, hop in resolutions:
+        e, s = _stft(n_fft, hop, estimates), _stft(n_fft, hop, references)
+        convergence = torch.linalg.vector_norm((s - e).flatten(-3), dim=-1) / (
+            torch.linalg.vector_norm(s.flatten(-3), dim=-1) + eps)
+        log_l1 = (torch.log(e + eps) - torch.log(s + eps)).abs().mean(dim=(-3, -2, -1))
+        total = total + convergence + log_l1
+    return total / len(resolutions)
+
+
+def discriminative(estimates: torch.Tensor, references: torch.Tensor, gamma: float = 0.05,
+                   n_fft: int = 1024, hop: int = 256) -> torch.Tensor:
+    """Huang et al.'s discriminative objective on STFT magnitudes: each source's squared error
+    minus ``gamma`` times its squared distance to the other sources' references."""
+    e, s = _stft(n_fft, hop, estimates), _stft(n_fft, hop, references)
+    own = ((e - s) ** 2).mean(dim=(-3, -2, -1))
+    if e.shape[1] < 2 or gamma == 0:
+        return own
+    others = torch.stack([((e[:, j : j + 1] - torch.cat([s[:, :j], s[:, j + 1:]], 1)) ** 2)
+                          .mean(dim=(-3, -2, -1)).sum(1) for j in range(e.shape[1])], dim=1)
+    return own - gamma * others
+
+
+#: Losses by name, as recipes and the command line name them.
+LOSSES = {"si_sdr": neg_si_sdr, "l1": l1, "spectral_l1": spectral_l1,
+          "multi_resolution": multi_resolution, "discriminative": discriminative}

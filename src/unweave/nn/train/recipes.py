@@ -1,0 +1,138 @@
+"""Recipes: what ``unweave train <name>`` trains, on what data, with which loss and score.
+
+A recipe names a registered architecture and the task around it; the loop
+(:mod:`unweave.nn.train.loop`) is the same for all. Adding a network is one model file
+(:mod:`unweave.nn.models`) and one entry here. The data kinds:
+
+- ``music``: tracks with stems (:func:`unweave.data.index.index_tracks`), remixed excerpts;
+  validation: the median over 1 s windows of each scored source's SDR on the held-out tracks'
+  first ``validation_seconds``, averaged.
+
+This module imports no torch: the command line lists recipes without loading it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from unweave.errors import UnweaveError
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    model: str  # a registered architecture
+    summary: str
+    data: str  # "music"
+    sources: tuple[str, ...]
+    sample_rate: int
+    audio_channels: int
+    loss: str  # a name in unweave.nn.losses.LOSSES
+    loss_sources: tuple[str, ...] | None = None  # None: every source
+    pit: bool = False
+    segment: float = 2.032  # seconds per training example
+    epochs: int = 10
+    steps: int = 100
+    batch: int = 8
+    lr: float = 1e-3
+    model_args: dict = field(default_factory=dict)  # defaults other than the model's own
+
+
+RECIPES = {r.name: r for r in (
+    Recipe("unet", "unet", "U-Net singing voice: vocals / accompaniment from paired music",
+           "music", ("vocals", "accompaniment"), 16000, 1, "spectral_l1", ("vocals",)),
+    Recipe("drnn", "drnn", "DRNN singing voice: vocals / accompaniment from paired music",
+           "music", ("vocals", "accompaniment"), 16000, 1, "spectral_l1", ("vocals",)),
+)}
+
+
+def get_recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        import difflib
+
+        close = difflib.get_close_matches(name, [*RECIPES, "nmf"], n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise UnweaveError(f"unknown model to train '{name}'{hint} (trainable: nmf, "
+                           f"{', '.join(RECIPES)})")
+    return RECIPES[name]
+
+
+@dataclass
+class MusicData:
+    """The ``music`` data options (command-line flags of the same names)."""
+
+    data: list[str]
+    validation: float = 0.15  # share of groups (songs, singers) held out
+    valid: list[str] = field(default_factory=list)  # or these tracks by name
+    remix: float = 0.5
+    validation_seconds: float = 10.0
+    unpaired: str | None = None
+    adversarial: float = 0.1
+
+
+def music_score(model, tracks, scored: tuple[int, ...], seconds: float, device: str) -> float:
+    """Mean over ``tracks`` of the median 1 s-window SDR of the scored sources, averaged."""
+    from unweave.data.datasets import music_validation
+    from unweave.metrics import framewise_sdr
+    from unweave.nn.apply import apply_model
+
+    scores = []
+    for _, mixture, sources in music_validation(tracks, model.sources, model.sample_rate,
+                                                model.audio_channels, seconds):
+        estimates = apply_model(model, mixture, device=device)
+        for j in scored:
+            values = framewise_sdr(sources[j], estimates[j], model.sample_rate)
+            if np.any(np.isfinite(values)):
+                scores.append(np.nanmedian(values))
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+def music_task(recipe: Recipe, options: MusicData, seed: int, on_skip: Callable | None,
+               progress: bool = False):
+    """``(Task, adversary or None)`` for a ``music`` recipe."""
+    from unweave.data.datasets import MusicExamples, UnpairedExamples
+    from unweave.data.index import index_recordings, index_tracks, split_groups, tracks_with
+    from unweave.nn.losses import LOSSES
+    from unweave.nn.train.loop import Task
+
+    tracks = [t for folder in options.data
+              for t in index_tracks(folder, on_skip, progress=progress)]
+    tracks = tracks_with(tracks, recipe.sources, ", ".join(map(str, options.data)))
+    train, val = split_groups(tracks, options.validation, seed, options.valid)
+    if not train:
+        raise UnweaveError("no tracks left for training after the validation split")
+    if options.valid and not val:
+        raise UnweaveError(f"none of the validation tracks {', '.join(options.valid)} is in "
+                           "the data")
+    scored = tuple(recipe.sources.index(s) for s in (recipe.loss_sources or recipe.sources))
+    samples = int(round(recipe.segment * recipe.sample_rate))
+    examples = MusicExamples(train, recipe.sources, recipe.sample_rate, recipe.audio_channels,
+                             samples, seed, options.remix)
+    task = Task(examples, LOSSES[recipe.loss],
+                lambda model, device: music_score(model, val, scored,
+                                                  options.validation_seconds, device),
+                scored if recipe.loss_sources else None, recipe.pit,
+                {"data": [str(d) for d in options.data],
+                 "split": {"train": [t.name for t in train],
+                           "validation": [t.name for t in val]}})
+    adversary = None
+    if options.unpaired:
+        from pathlib import Path
+
+        from unweave.nn.train.adversarial import Adversary
+
+        folder = Path(options.unpaired)
+        parts = {}
+        for part in ("mixtures", recipe.sources[0]):
+            sub = folder / part
+            parts[part] = index_recordings([sub], on_skip) if sub.is_dir() else []
+            if not parts[part]:
+                raise UnweaveError(f"{sub}: unpaired data needs audio files in '{part}/'")
+        unpaired = UnpairedExamples(parts["mixtures"], parts[recipe.sources[0]],
+                                    recipe.sample_rate, recipe.audio_channels, samples, seed)
+        adversary = Adversary(unpaired, options.adversarial, target=0)
+        task.info["unpaired"] = str(folder)
+    return task, adversary
