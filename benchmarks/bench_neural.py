@@ -16,13 +16,16 @@ from pathlib import Path
 import numpy as np
 from common import DATA, ROOT, machine
 
-from unweave.audio import read_audio
-from unweave.data.datasets import Unpaired, load_tracks, split_by_group
+from unweave.audio import read_audio, write_audio
 from unweave.methods import get_method
 from unweave.metrics.results import evaluate_sources
 from unweave.nn import checkpoint
-from unweave.nn.features import SAMPLE_RATE
-from unweave.nn.train import TrainConfig, train
+from unweave.nn.models import build
+from unweave.nn.train.loop import TrainConfig, train
+from unweave.nn.train.recipes import RECIPES, MusicData, music_task
+
+#: The protocol of the bundled model: its data folders (the split is made as it was).
+FOLDERS = ["mir1k_songs/audio", "musdb18_7s_songs"]
 
 
 def vocals_sdr(vocals: np.ndarray, estimate: np.ndarray, rate: int) -> float:
@@ -31,7 +34,7 @@ def vocals_sdr(vocals: np.ndarray, estimate: np.ndarray, rate: int) -> float:
 
 def held_out_table(drnn_path: Path) -> list[str]:
     bundled = checkpoint.load(ROOT / "src/unweave/nn/weights/unet_mir1k.pt")
-    held = set(bundled["training"]["val_tracks"])
+    held = set(bundled["training"]["split"]["validation"])
     folder = DATA / "mir1k_songs" / "audio"
     clips = sorted(f for f in folder.glob("*.flac") if f.stem in held)
     rows: dict[str, list[float]] = {}
@@ -67,26 +70,50 @@ def held_out_table(drnn_path: Path) -> list[str]:
     return lines
 
 
-def adversarial_table(tracks_train, tracks_val, steps=60, epochs=6) -> list[str]:
-    """The same budget with and without unpaired data: paired = a third of the tracks; the
-    unpaired mixtures and vocals come from the other tracks (never as pairs)."""
+def _task(names: list[str] | None = None, unpaired: str | None = None):
+    """The bundled model's data and split (15% of the groups, seed 0); ``names`` keeps only
+    those training tracks (the validation tracks stay)."""
+    options = MusicData([str(DATA / f) for f in FOLDERS], unpaired=unpaired,
+                        adversarial=0.1)
+    task, adversary = music_task(RECIPES["unet"], options, 0, None)
+    if names is not None:
+        task.examples.tracks = [t for t in task.examples.tracks if t.name in names]
+        task.info["split"]["train"] = sorted(names)
+    return task, adversary
+
+
+def adversarial_table(steps=60, epochs=6) -> list[str]:
+    """The same budget with and without unpaired data: paired = a third of the training
+    tracks; the unpaired mixtures and vocals come from the other tracks (never as pairs),
+    written as files into mixtures/ and vocals/ as a user would give them."""
+    task, _ = _task()
+    tracks = task.examples.tracks
     rng = np.random.default_rng(0)
-    order = rng.permutation(len(tracks_train))
+    order = rng.permutation(len(tracks))
     third = len(order) // 3
-    paired = [tracks_train[i] for i in order[:third]]
-    mix_from = [tracks_train[i] for i in order[third: 2 * third]]
-    voc_from = [tracks_train[i] for i in order[2 * third:]]
-    unpaired = Unpaired([t.vocals + t.accompaniment for t in mix_from],
-                        [t.vocals for t in voc_from])
+    paired = [tracks[i].name for i in order[:third]]
+    mix_from = [tracks[i] for i in order[third: 2 * third]]
+    voc_from = [tracks[i] for i in order[2 * third:]]
     curves = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for label, weight in (("paired only", 0.0), ("paired + adversarial (0.1)", 0.1)):
-            config = TrainConfig("unet", {"channels": [16, 32, 64, 128]}, epochs, steps, 8, 128,
-                                 1e-3, 0, "cpu", weight)
+        unpaired = Path(tmp) / "unpaired"
+        for part, group in (("mixtures", mix_from), ("vocals", voc_from)):
+            (unpaired / part).mkdir(parents=True)
+            for t in group:
+                n = t.frames
+                audio = t.read("vocals", 0, n, RECIPES["unet"].sources)
+                if part == "mixtures":
+                    audio = audio + t.read("accompaniment", 0, n, RECIPES["unet"].sources)
+                write_audio(unpaired / part / f"{t.name}.wav", audio, t.sample_rate)
+        for label, with_unpaired in (("paired only", False),
+                                     ("paired + adversarial (0.1)", True)):
+            task, adversary = _task(paired, str(unpaired) if with_unpaired else None)
+            torch_seed(0)
+            model = build("unet", {"channels": [16, 32, 64, 128]})
             start = time.perf_counter()
-            history = train(config, paired, tracks_val, Path(tmp) / "m.pt", progress=False,
-                            unpaired=unpaired if weight else None)
-            curves[label] = (history["val_sdr"], time.perf_counter() - start)
+            history = train(model, task, TrainConfig(epochs, steps, 8, 1e-3),
+                            Path(tmp) / "m.pt", "unet", adversary=adversary, progress=False)
+            curves[label] = (history["validation"], time.perf_counter() - start)
     lines = [f"Paired-only against paired + adversarial, same budget ({epochs} epochs x {steps} "
              f"batches of 8): {len(paired)} paired tracks; unpaired: {len(mix_from)} mixtures and "
              f"{len(voc_from)} other tracks' vocals; validation SDR per epoch (dB)", "",
@@ -96,6 +123,12 @@ def adversarial_table(tracks_train, tracks_val, steps=60, epochs=6) -> list[str]
         lines.append(f"| {label} | " + " | ".join(f"{v:.2f}" for v in curve) +
                      f" | {curve[-1]:.2f} | {secs:.0f} |")
     return lines
+
+
+def torch_seed(seed: int) -> None:
+    import torch
+
+    torch.manual_seed(seed)
 
 
 SPEED_SCRIPT = """
@@ -141,24 +174,23 @@ def speed_table() -> list[str]:
 
 
 def main() -> list[str]:
-    tracks = load_tracks(DATA / "mir1k_songs" / "audio", SAMPLE_RATE)
-    tracks += load_tracks(DATA / "musdb18_7s_songs", SAMPLE_RATE)
-    train_t, val_t = split_by_group(tracks, 0.15, 0)
     out = [f"Machine: {machine()}", ""]
     with tempfile.TemporaryDirectory() as tmp:
         drnn = Path(tmp) / "drnn.pt"
+        task, _ = _task()
+        torch_seed(0)
+        model = build("drnn", {"hidden": 256})
         start = time.perf_counter()
-        train(TrainConfig("drnn", {"hidden": 256}, 8, 100, 8, 128, 1e-3, 0, "cpu"), train_t,
-              val_t, drnn, progress=False)
+        train(model, task, TrainConfig(8, 100, 8, 1e-3), drnn, "drnn", progress=False)
         out += [f"DRNN trained here on the bundled model's training split: 8 epochs x 100 "
                 f"batches, {time.perf_counter() - start:.0f} s", ""]
         out += held_out_table(drnn) + [""]
-    out += adversarial_table(train_t, val_t) + [""]
+    out += adversarial_table() + [""]
     out += speed_table()
     info = checkpoint.load(ROOT / "src/unweave/nn/weights/unet_mir1k.pt")["training"]
     out += ["", "Bundled model: " + json.dumps({"epochs": info["epoch"],
                                                  "final validation SDR": info["history"]
-                                                 ["val_sdr"][-1]})]
+                                                 ["validation"][-1]})]
     return out
 
 

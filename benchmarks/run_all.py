@@ -12,7 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 BENCHMARKS = ["bench_hpss", "bench_metrics", "bench_model_methods", "bench_bss",
-              "bench_neural", "bench_batch"]
+              "bench_neural", "bench_training", "bench_batch"]
 
 
 def main() -> None:

@@ -92,7 +92,7 @@ def best_path(out: Path) -> Path:
     return out.with_name(out.stem + ".best" + (out.suffix or ".pt"))
 
 
-class _Run:
+class Trainer:
     """The state of one training run (model, optimiser, history...) and its steps."""
 
     def __init__(self, model, task: Task, config: TrainConfig, out: Path, recipe: str,
@@ -275,7 +275,7 @@ def train(model, task: Task, config: TrainConfig, out: str | Path, recipe: str,
     """Train ``model`` on ``task``, checkpointing to ``out``; returns the history.
 
     With ``resume`` and an existing ``out``, continue it (same model, settings and recipe)."""
-    run = _Run(model, task, config, Path(out), recipe, adversary, progress)
+    run = Trainer(model, task, config, Path(out), recipe, adversary, progress)
     try:
         if resume and Path(out).exists():
             run.restore()

@@ -1,0 +1,381 @@
+"""Training: lazy data indexes, examples mixed on the fly, the DataLoader, the one training loop
+(loss goes down, resume after a kill continues the same curve), distributed training under
+torchrun (gloo), adversarial training, and the command's errors."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+torch = pytest.importorskip("torch")
+
+from conftest import data_path  # noqa: E402
+
+from unweave.cli import main  # noqa: E402
+from unweave.data.datasets import (  # noqa: E402
+    MusicExamples,
+    SpeechNoiseExamples,
+    TalkerExamples,
+)
+from unweave.data.index import (  # noqa: E402
+    Recording,
+    index_recordings,
+    index_tracks,
+    split_groups,
+    tracks_with,
+)
+from unweave.data.loader import make_loader  # noqa: E402
+from unweave.errors import UnweaveError  # noqa: E402
+from unweave.nn import checkpoint  # noqa: E402
+from unweave.nn.models import build  # noqa: E402
+from unweave.nn.train.loop import TrainConfig, train  # noqa: E402
+from unweave.nn.train.recipes import RECIPES, MusicData, music_task  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_pairs(folder: Path, singers: int = 4, clips: int = 2, seconds: float = 2.0,
+                rate: int = 16000) -> Path:
+    """MIR-1K style clips: left = accompaniment (noise), right = voice (gated tones)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    t = np.arange(int(seconds * rate)) / rate
+    for s in range(singers):
+        for c in range(clips):
+            voice = 0.3 * np.sin(2 * np.pi * (250 + 40 * s + 10 * c) * t) * \
+                (np.sin(2 * np.pi * 1.5 * t + c) > 0)
+            music = 0.1 * rng.standard_normal(t.size)
+            sf.write(folder / f"singer{s}_{c}.wav", np.stack([music, voice], 1), rate,
+                     subtype="FLOAT")
+    return folder
+
+
+def write_stem_folders(folder: Path, tracks: int = 3, rate: int = 22050) -> Path:
+    rng = np.random.default_rng(1)
+    for i in range(tracks):
+        d = folder / "train" / f"Artist {i} - Song"
+        d.mkdir(parents=True)
+        stems = {n: 0.1 * rng.standard_normal((rate * 2, 2)) for n in
+                 ("vocals", "drums", "bass", "other")}
+        for name, x in stems.items():
+            sf.write(d / f"{name}.wav", x, rate, subtype="FLOAT")
+        sf.write(d / "mixture.wav", sum(stems.values()), rate, subtype="FLOAT")
+    return folder
+
+
+# --- data ------------------------------------------------------------------------------------
+
+def test_index_reads_every_layout_lazily(tmp_path, monkeypatch):
+    monkeypatch.setenv("UNWEAVE_CACHE", str(tmp_path / "cache"))
+    pairs = index_tracks(write_pairs(tmp_path / "mir"))
+    assert len(pairs) == 8 and pairs[0].stem_names == ("vocals", "accompaniment")
+    assert {t.group for t in pairs} == {f"singer{i}" for i in range(4)}
+    stems = index_tracks(write_stem_folders(tmp_path / "hq"))
+    assert len(stems) == 3 and set(stems[0].stem_names) == {"vocals", "drums", "bass", "other"}
+    assert stems[0].sample_rate == 22050 and stems[0].channels == 2
+    # The accompaniment of a stems track is the sum of the stems that are not vocals.
+    t = stems[0]
+    rest = sum(t.read(n, 100, 1000) for n in ("drums", "bass", "other"))
+    np.testing.assert_allclose(t.read("accompaniment", 100, 1000, ("vocals", "accompaniment")),
+                               rest, atol=1e-6)
+    song = data_path("musdb18_7s_80s_rock_museval", "original")
+    mp4 = index_tracks(song)
+    assert len(mp4) == 1 and set(mp4[0].stem_names) == {"vocals", "drums", "bass", "other"}
+    assert len(list((tmp_path / "cache" / "decoded").iterdir())) == 1  # decoded once
+    index_tracks(song)
+    assert len(list((tmp_path / "cache" / "decoded").iterdir())) == 1
+
+
+def test_tracks_without_the_sources_are_one_clear_error(tmp_path):
+    tracks = index_tracks(write_pairs(tmp_path / "mir", singers=1, clips=1))
+    with pytest.raises(UnweaveError, match="no track has the sources vocals, drums"):
+        tracks_with(tracks, ("vocals", "drums", "bass", "other"), "mir")
+    assert tracks_with(tracks, ("vocals", "accompaniment"), "mir") == tracks
+
+
+def test_examples_are_deterministic_remixed_and_sum_to_the_mixture(tmp_path):
+    tracks = index_tracks(write_stem_folders(tmp_path / "hq"))
+    examples = MusicExamples(tracks, ("vocals", "drums", "bass", "other"), 44100, 2, 30000,
+                             seed=3)
+    mixture, sources = examples[5]
+    assert mixture.shape == (2, 30000) and sources.shape == (4, 2, 30000)
+    np.testing.assert_allclose(sources.sum(0), mixture, atol=1e-6)
+    again = MusicExamples(tracks, ("vocals", "drums", "bass", "other"), 44100, 2, 30000, seed=3)
+    np.testing.assert_array_equal(again[5][0], mixture)
+    assert not np.array_equal(examples[6][0], mixture)
+    mono = MusicExamples(tracks, ("vocals", "accompaniment"), 16000, 1, 8000, seed=0)[0]
+    assert mono[0].shape == (1, 8000) and mono[1].shape == (2, 1, 8000)
+
+
+def test_split_keeps_groups_apart_and_takes_named_tracks():
+    items = [Recording(f"u{i}", f"spk{i % 5}", "x", 16000, 1, 1) for i in range(20)]
+    train_set, val = split_groups(items, 0.4, seed=1)
+    assert {x.group for x in train_set}.isdisjoint({x.group for x in val})
+    assert len({x.group for x in val}) == 2
+    train_set, val = split_groups(items, names=["spk3"])
+    assert {x.group for x in val} == {"spk3"}
+
+
+def _speech_folder(tmp_path, speakers=3, rate=16000):
+    rng = np.random.default_rng(5)
+    for s in range(speakers):
+        d = tmp_path / "speech" / f"spk{s}"
+        d.mkdir(parents=True)
+        for u in range(2):
+            sf.write(d / f"utt{u}.wav", 0.1 * rng.standard_normal(rate), rate)
+    noise = tmp_path / "noise"
+    noise.mkdir()
+    sf.write(noise / "hum.wav", 0.05 * rng.standard_normal(rate // 4), 8000)
+    return tmp_path / "speech", noise
+
+
+def test_speech_in_noise_at_the_drawn_snr_and_talker_mixtures(tmp_path):
+    speech_dir, noise_dir = _speech_folder(tmp_path)
+    speech, noise = index_recordings([speech_dir]), index_recordings([noise_dir])
+    assert len(speech) == 6 and {r.group for r in speech} == {"spk0", "spk1", "spk2"}
+    examples = SpeechNoiseExamples(speech, noise, 16000, 16000, seed=1, snr_db=(5.0, 5.0),
+                                   band_limit_p=0, clip_p=0, reverb_p=0)
+    mixture, (clean, rest) = examples[0]
+    np.testing.assert_allclose(clean + rest, mixture, atol=1e-6)
+    snr = 10 * np.log10(np.mean(clean**2) / np.mean(rest**2))
+    assert snr == pytest.approx(5.0, abs=0.01)
+    talkers = TalkerExamples(speech, 16000, 16000, talkers=2, seed=0)
+    mixture, sources = talkers[3]
+    assert sources.shape == (2, 1, 16000)
+    np.testing.assert_allclose(sources.sum(0), mixture, atol=1e-6)
+    with pytest.raises(UnweaveError, match="4 talkers"):
+        TalkerExamples(speech, 16000, 16000, talkers=4)
+
+
+def test_kaldi_lists_give_speakers(tmp_path):
+    speech_dir, _ = _speech_folder(tmp_path, speakers=2)
+    kaldi = tmp_path / "corpus" / "train"
+    kaldi.mkdir(parents=True)
+    files = sorted(speech_dir.rglob("*.wav"))
+    (kaldi / "wav.scp").write_text("".join(f"u{i} {f}\n" for i, f in enumerate(files)))
+    (kaldi / "utt2spk").write_text("".join(f"u{i} {f.parent.name}\n"
+                                           for i, f in enumerate(files)))
+    recs = index_recordings([kaldi])
+    assert [r.name for r in recs] == [f"u{i}" for i in range(4)]
+    assert {r.group for r in recs} == {"spk0", "spk1"}
+
+
+def test_loader_workers_and_shards_give_the_same_examples(tmp_path):
+    tracks = index_tracks(write_pairs(tmp_path / "mir"))
+    examples = MusicExamples(tracks, ("vocals", "accompaniment"), 16000, 1, 4000, seed=0)
+    one = [b for b in make_loader(examples, epoch=1, steps=3, batch=4)]
+    workers = [b for b in make_loader(examples, epoch=1, steps=3, batch=4, workers=2)]
+    shards = [list(make_loader(examples, 1, 3, 2, rank=r, world=2)) for r in (0, 1)]
+    for k in range(3):
+        np.testing.assert_array_equal(one[k][0].numpy(), workers[k][0].numpy())
+        both = torch.cat([shards[0][k][0], shards[1][k][0]])
+        np.testing.assert_array_equal(one[k][0].numpy(), both.numpy())
+    resumed = list(make_loader(examples, 1, 3, 4, start=2))
+    np.testing.assert_array_equal(resumed[0][1].numpy(), one[2][1].numpy())
+
+
+# --- the loop ---------------------------------------------------------------------------------
+
+def _task(tmp_path, recipe="unet", **options):
+    folder = write_pairs(tmp_path / "mir")
+    data = MusicData([str(folder)], validation=0.25, validation_seconds=2.0, **options)
+    from dataclasses import replace
+
+    return music_task(replace(RECIPES[recipe], segment=0.5), data, seed=0, on_skip=None)
+
+
+def test_short_training_lowers_the_loss_and_checkpoints(tmp_path):
+    task, _ = _task(tmp_path)
+    torch.manual_seed(0)
+    model = build("unet", {"channels": [4, 8]})
+    config = TrainConfig(epochs=4, steps=12, batch=4, lr=3e-3)
+    history = train(model, task, config, tmp_path / "m.pt", "unet", progress=False)
+    assert history["loss"][-1] < history["loss"][0]
+    data = checkpoint.load(tmp_path / "m.pt")
+    t = data["training"]
+    assert data["recipe"] == "unet" and t["epoch"] == 4 and t["world_size"] == 1
+    assert t["effective_batch"] == 4 and set(t["split"]) == {"train", "validation"}
+    assert {"optimizer", "rng", "scheduler"} <= set(data["resume"])
+    best = checkpoint.load(tmp_path / "m.best.pt")
+    assert "resume" not in best and best["training"]["best_validation"] == max(
+        history["validation"])
+
+
+def _train_command(data, out, *extra):
+    return [sys.executable, "-m", "unweave", "train", "drnn", "--data", str(data), "--epochs",
+            "3", "--steps", "8", "--batch", "2", "--segment", "0.5", "--hidden", "16",
+            "--layers", "1", "--validation-seconds", "1", "--checkpoint-every", "3", "-q",
+            "--out", str(out), *extra]
+
+
+def test_resume_after_a_kill_continues_the_same_loss_curve(tmp_path):
+    data = write_pairs(tmp_path / "mir")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run(_train_command(data, tmp_path / "whole.pt"), check=True, env=env,
+                   capture_output=True, timeout=300)
+    whole = checkpoint.load(tmp_path / "whole.pt")["training"]["history"]
+    out = tmp_path / "killed.pt"
+    proc = subprocess.Popen(_train_command(data, out), env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not out.exists() and time.time() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    stopped = checkpoint.load(out)["training"]
+    assert (stopped["epoch"], stopped["step"]) < (3, 0), "the run ended before the kill"
+    subprocess.run(_train_command(data, out, "--resume"), check=True, env=env,
+                   capture_output=True, timeout=300)
+    resumed = checkpoint.load(out)["training"]["history"]
+    np.testing.assert_allclose(resumed["step_loss"], whole["step_loss"], rtol=1e-6)
+    np.testing.assert_allclose(resumed["validation"], whole["validation"], rtol=1e-6)
+
+
+def test_adversarial_training_moves_estimates_toward_real_sources():
+    """Stoller et al.'s mechanism: the critic learns what real isolated sources look like and
+    the adversarial loss moves the separator's estimates toward them. Here real sources are
+    signals like the mixtures at a quarter of their level, and the separator is one gain: the
+    adversarial loss alone draws the gain from 1 to around 0.25 (where, as GANs do, it
+    oscillates; the critic sees magnitudes, so the gain's sign is free)."""
+    from unweave.nn.train.adversarial import Adversary
+
+    n = 4000
+
+    def signal(i):
+        r = np.random.default_rng([9, i])
+        return (r.uniform(0.5, 1.0) * 0.1 * r.standard_normal((1, n))).astype(np.float32)
+
+    class Unpaired:  # a mixture and another example's real source: never a pair
+        def __getitem__(self, i):
+            return signal(i), 0.25 * signal(i + 10_000)
+
+    class Gain(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gain = torch.nn.Parameter(torch.tensor(1.0))
+
+        def forward(self, x):
+            return torch.stack([self.gain * x, (1 - self.gain) * x], dim=1)
+
+    torch.manual_seed(0)
+    model = Gain()
+    adversary = Adversary(Unpaired(), weight=1.0, lr=1e-3)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    gains = []
+    for step in range(300):
+        loss = adversary.separator_loss(model, 8, step * 8)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        gains.append(abs(float(model.gain.detach())))
+    settled = np.mean(gains[100:])
+    assert 0.1 < settled < 0.5, gains[::25]
+
+
+# --- distributed ------------------------------------------------------------------------------
+
+def _torchrun(*args, nproc=2, timeout=300):
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE")}
+    env["OMP_NUM_THREADS"] = "1"
+    return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                           f"--nproc-per-node={nproc}", *args], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def test_two_process_training_on_cpu_completes(tmp_path):
+    data = write_pairs(tmp_path / "mir")
+    out = tmp_path / "ddp.pt"
+    proc = _torchrun("-m", "unweave", *_train_command(data, out)[3:])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    training = checkpoint.load(out)["training"]
+    assert training["world_size"] == 2 and training["effective_batch"] == 4
+    assert training["epoch"] == 3 and len(training["history"]["step_loss"]) == 24
+
+
+def test_one_distributed_step_averages_the_gradients_of_both_batches(tmp_path):
+    script = ROOT / "tests" / "distributed_step.py"
+    data = write_pairs(tmp_path / "mir")
+    proc = _torchrun(str(script), str(data), str(tmp_path / "ddp.json"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    single = subprocess.run([sys.executable, str(script), str(data),
+                             str(tmp_path / "one.json")], capture_output=True, text=True,
+                            timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert single.returncode == 0, single.stderr[-2000:]
+    ddp = json.loads((tmp_path / "ddp.json").read_text())
+    one = json.loads((tmp_path / "one.json").read_text())
+    assert ddp["world_size"] == 2 and one["world_size"] == 1
+    assert ddp["batch"] * 2 == one["batch"]
+    for name in one["grads"]:
+        np.testing.assert_allclose(ddp["grads"][name], one["grads"][name], rtol=1e-4,
+                                   atol=1e-7)
+
+
+def test_half_configured_launch_is_one_line(tmp_path, capsys, monkeypatch):
+    data = write_pairs(tmp_path / "mir", singers=2, clips=1)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.delenv("MASTER_ADDR", raising=False)
+    code = main(["train", "unet", "--data", str(data), "--out", str(tmp_path / "m.pt"),
+                 "--epochs", "1", "--steps", "1", "--channels", "4,8", "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and "half-configured" in err and "torchrun" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+# --- the command ------------------------------------------------------------------------------
+
+def test_train_command_errors_are_one_line(tmp_path, capsys):
+    pairs = write_pairs(tmp_path / "mir", singers=2, clips=1)
+    drums = tmp_path / "drums" / "song"  # a track without vocals
+    drums.mkdir(parents=True)
+    for stem in ("drums", "bass"):
+        sf.write(drums / f"{stem}.wav", np.zeros((8000, 2)), 8000)
+    cases = [
+        (["train", "unet", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "a.pt")],
+         "no such data folder"),
+        (["train", "unet", "--data", str(drums.parent), "--out", str(tmp_path / "a.pt")],
+         "no track has the sources vocals, accompaniment (found 1 tracks with stems: bass, "
+         "drums)"),
+        (["train", "unet", "--data", str(pairs), "--out", str(tmp_path / "a.pt"),
+          "--channels", "0"], "channels must be positive"),
+        (["train", "unet", "--data", str(pairs), "--out", str(tmp_path / "a.pt"),
+          "--device", "gpu"], "unknown device"),
+        (["train", "unet", "--data", str(pairs), "--out", str(tmp_path / "a.pt"),
+          "--epochs", "0"], "--epochs"),
+        (["train", "unet", "--data", str(pairs), "--out", str(tmp_path / "a.pt"),
+          "--hidden", "3"], "unrecognized argument --hidden"),
+        (["train", "unet", "--data", str(pairs), "--out", str(tmp_path / "a.pt"),
+          "--valid", "nope"], "none of the validation tracks"),
+        (["train", "transformer", "--data", str(pairs), "--out", str(tmp_path / "a.pt")],
+         "invalid choice"),
+        (["train"], "name the model to train"),
+    ]
+    (tmp_path / "empty").mkdir()
+    cases.append((["train", "unet", "--data", str(tmp_path / "empty"), "--out",
+                   str(tmp_path / "a.pt")], "no track has the sources"))
+    for argv, expected in cases:
+        code = main(argv)
+        err = capsys.readouterr().err
+        assert code == 2 and expected in err, (argv, err)
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+
+
+def test_resume_from_a_checkpoint_of_another_shape_is_one_line(tmp_path, capsys):
+    data = write_pairs(tmp_path / "mir", singers=3, clips=1)
+    common = ["train", "unet", "--data", str(data), "--epochs", "1", "--steps", "2", "--batch",
+              "2", "--segment", "0.5", "--validation-seconds", "1", "-q", "--out",
+              str(tmp_path / "t.pt")]
+    assert main(common + ["--channels", "4,8"]) == 0
+    capsys.readouterr()
+    assert main(common + ["--channels", "8,16", "--resume", "--epochs", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot resume from it" in err and "Traceback" not in err
+    assert main(common + ["--channels", "4,8"]) == 2  # exists, no --resume or --force
+    assert "--resume" in capsys.readouterr().err
