@@ -181,7 +181,8 @@ def main() -> list[str]:
         torch_seed(0)
         model = build("drnn", {"hidden": 256})
         start = time.perf_counter()
-        train(model, task, TrainConfig(8, 100, 8, 1e-3), drnn, "drnn", progress=False)
+        train(model, task, TrainConfig(8, 100, 8, 1e-3, clip_grad=RECIPES["drnn"].clip_grad),
+              drnn, "drnn", progress=False)
         out += [f"DRNN trained here on the bundled model's training split: 8 epochs x 100 "
                 f"batches, {time.perf_counter() - start:.0f} s", ""]
         out += held_out_table(drnn) + [""]

@@ -4,7 +4,8 @@
 and after it (examples read lazily from the files and mixed on the fly by DataLoader workers).
 
 Run: git worktree add /tmp/before 32d15dc
-     .venv/bin/python benchmarks/bench_training.py --before /tmp/before/src
+     .venv/bin/python benchmarks/bench_training.py --before /tmp/before/src \
+         --corpus ~/corpora/mir1k/Wavfile
 (without --before only the current code is timed). Each figure is the median of 3 runs of
 `steps` optimiser steps (validation and loading excluded), in a fresh process each.
 """
@@ -16,6 +17,7 @@ import os
 import statistics
 import subprocess
 import sys
+from pathlib import Path
 
 from common import DATA, ROOT, machine
 
@@ -58,24 +60,31 @@ def _run(script: str, args: list[str], src: str) -> tuple[float, float]:
     return float(out[0]), float(out[1])
 
 
-def main(before: str | None = None, steps: int = 40, repeat: int = 3) -> list[str]:
+def main(before: str | None = None, steps: int = 40, repeat: int = 3,
+         corpus: str | None = None) -> list[str]:
+    """``corpus``: also time both on a larger data folder (the full MIR-1K ``Wavfile/``)."""
     rows = []
-    cases = []
-    if before:
-        cases.append(("before: arrays in memory, features in the loop", BEFORE, [str(steps)],
-                      before))
-    for workers in (0, 1, 2):
-        cases.append((f"after: lazy files, DataLoader, {workers} worker(s)", AFTER,
-                      [str(steps), str(workers)], str(ROOT / "src")))
-    for label, script, args, src in cases:
-        runs = [_run(script, args + FOLDERS, src) for _ in range(repeat)]
-        seconds = statistics.median(r[0] for r in runs)
-        rows.append((label, seconds, steps * 8 / seconds, max(r[1] for r in runs)))
+    sets = [("shared songs (95 MIR-1K clips + 3 MUSDB excerpts, 14 min)", FOLDERS)]
+    if corpus:
+        sets.append((f"{Path(corpus).name} ({corpus})", [corpus]))
+    for data_label, folders in sets:
+        cases = []
+        if before:
+            cases.append(("before: arrays in memory, features in the loop", BEFORE,
+                          [str(steps)], before))
+        for workers in (0, 1, 2):
+            cases.append((f"after: lazy files, DataLoader, {workers} worker(s)", AFTER,
+                          [str(steps), str(workers)], str(ROOT / "src")))
+        for label, script, args, src in cases:
+            runs = [_run(script, args + folders, src) for _ in range(repeat)]
+            seconds = statistics.median(r[0] for r in runs)
+            rows.append((data_label, label, seconds, steps * 8 / seconds,
+                         max(r[1] for r in runs)))
     lines = [f"Machine: {machine()}; {steps} steps of 8 examples (2.03 s at 16 kHz), median of "
-             f"{repeat} runs", "", "| training data path | seconds | examples per second | "
-             "peak memory (MiB) |", "|---|---|---|---|"]
-    for label, seconds, rate, peak in rows:
-        lines.append(f"| {label} | {seconds:.1f} | {rate:.1f} | {peak:.0f} |")
+             f"{repeat} runs", "", "| data | training data path | seconds | examples per second "
+             "| peak memory (MiB) |", "|---|---|---|---|---|"]
+    for data_label, label, seconds, rate, peak in rows:
+        lines.append(f"| {data_label} | {label} | {seconds:.1f} | {rate:.1f} | {peak:.0f} |")
     return lines
 
 
@@ -83,5 +92,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--before", help="src/ of the code before the rebuild")
     parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--corpus", help="a larger data folder, e.g. ~/corpora/mir1k/Wavfile")
     a = parser.parse_args()
-    print("\n".join(main(a.before, a.steps)))
+    print("\n".join(main(a.before, a.steps, corpus=a.corpus)))

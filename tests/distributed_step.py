@@ -29,13 +29,14 @@ torch.manual_seed(0)
 model = build("drnn", {"hidden": 16, "layers": 1})
 trainer = Trainer(model, task, TrainConfig(epochs=1, steps=1, batch=batch), Path(out), "drnn",
                   progress=False)
-trainer.model = distributed.wrap(trainer.model, trainer.ctx)
+trainer.prepare()
 mixture, references = next(iter(make_loader(task.examples, 0, 1, batch, trainer.ctx.rank,
                                             trainer.ctx.world_size)))
 trainer.train_step(mixture, references)
 if trainer.ctx.main:
     grads = {n: p.grad.reshape(-1).tolist()
-             for n, p in distributed.unwrap(trainer.model).named_parameters()}
+             for n, p in trainer.model.named_parameters()}
     Path(out).write_text(json.dumps({"world_size": trainer.ctx.world_size, "batch": batch,
                                      "grads": grads}))
+distributed.barrier(trainer.ctx)  # no rank leaves while another still talks
 distributed.shutdown(trainer.ctx)

@@ -139,6 +139,22 @@ def test_out_of_range_options(capsys, tmp_path, stereo, option):
     error_line(err)
 
 
+@pytest.mark.parametrize("method, option, expected", [
+    ("ica", ["--algorithm", "parallel"],
+     "algorithm must be one of symmetric, deflation (got 'parallel')"),
+    ("ica", ["--sources", "17"], "need 0 <= n_sources <= 16 (0: as many as channels)"),
+    ("auxiva", ["--sources", "99"], "need 0 <= n_sources <= 16 (0: as many as channels)"),
+    ("duet", ["--sources", "17"], "need 1 <= n_sources <= 16 and 5 <= bins <= 1000")])
+def test_options_are_checked_before_any_work(capsys, tmp_path, stereo, method, option,
+                                             expected):
+    """Checked when the method is made (before any file is read), with their own message."""
+    code, _, err = run(capsys, "separate", stereo, "-m", method, "-o", tmp_path / "out",
+                       *option)
+    line = error_line(err)
+    assert code == 2 and line == f"unweave: error: {expected}", line
+    assert not (tmp_path / "out").exists()
+
+
 def test_existing_output_is_kept_without_force(capsys, tmp_path, stereo):
     out = tmp_path / "out"
     assert run(capsys, "separate", stereo, "-m", "hpss", "-o", out, "-q")[0] == 0

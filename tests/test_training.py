@@ -379,3 +379,18 @@ def test_resume_from_a_checkpoint_of_another_shape_is_one_line(tmp_path, capsys)
     assert "cannot resume from it" in err and "Traceback" not in err
     assert main(common + ["--channels", "4,8"]) == 2  # exists, no --resume or --force
     assert "--resume" in capsys.readouterr().err
+
+
+def test_reverberation_with_measured_rooms_keeps_the_early_target():
+    from unweave.data import augment
+    from unweave.data.mixing import impulse_responses
+
+    folder = data_path("rsmnmf_office_rirs_32ch")
+    rirs = impulse_responses(sorted(folder.glob("rir_source_*.wav"))[:1], 16000)
+    assert len(rirs) == 32 and rirs[0].shape == (16000,)
+    speech = (0.1 * np.random.default_rng(0).standard_normal((1, 16000))).astype(np.float32)
+    wet, early = augment.reverberate(speech, rirs[0], 16000)
+    assert wet.shape == early.shape == speech.shape
+    assert augment.power(early) == pytest.approx(augment.power(speech), rel=1e-3)
+    # The late tail is what separates the reverberant signal from its early part.
+    assert 0 < np.mean((wet - early) ** 2) < np.mean(early**2)

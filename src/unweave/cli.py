@@ -438,7 +438,7 @@ def _add_network_flags(p: argparse.ArgumentParser, recipe) -> None:
                    help="seconds per example")
     g.add_argument("--lr", type=finite_float, default=recipe.lr, help="learning rate")
     g.add_argument("--weight-decay", type=finite_float, default=0.0)
-    g.add_argument("--clip-grad", type=finite_float, default=0.0,
+    g.add_argument("--clip-grad", type=finite_float, default=recipe.clip_grad,
                    help="largest gradient norm (0: no clipping)")
     g.add_argument("--scheduler", choices=SCHEDULERS, default="none")
     g.add_argument("--patience", type=int, default=3, help="plateau: epochs before halving")

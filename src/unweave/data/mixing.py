@@ -80,3 +80,16 @@ def load_rirs(paths: list[str | Path], mics: list[int], sample_rate: int) -> np.
         out.append(resample(audio[mics].astype(np.float64), rate, sample_rate))
     rirs = np.stack(out)
     return rirs / np.abs(rirs).max()
+
+
+def impulse_responses(paths: list[str | Path], sample_rate: int) -> list[np.ndarray]:
+    """Every channel of every file as one room impulse response ``(taps,)`` at
+    ``sample_rate`` (a 32-microphone measurement gives 32 of them), for
+    :func:`unweave.data.augment.reverberate`."""
+    from unweave.audio import read_audio, resample
+
+    out = []
+    for p in paths:
+        audio, rate = read_audio(p)
+        out += list(resample(audio.astype(np.float64), rate, sample_rate))
+    return out

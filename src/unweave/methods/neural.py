@@ -7,7 +7,8 @@ to the model's (:mod:`unweave.nn.apply`), and long audio runs in overlapping seg
 does not grow with length. A model's residual source (the mixture minus the others, e.g. the
 accompaniment) is recomputed at the input's rate, so nothing above the model's band is lost from
 it. ``model`` is a checkpoint path (empty: the model shipped in the package);
-``segment_seconds`` is the network's segment length (1 s cross-fades).
+``segment_seconds`` is the network's segment length (1 s cross-fades) and ``batch`` how many
+segments go through it at once (more is faster on a GPU, costs memory on a CPU).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class NeuralSeparator(Separator):
 
     model: str = ""
     segment_seconds: float = 30.0
+    batch: int = 1
     device: str = "cpu"
 
     #: Checkpoints of these recipes fit this method (its own name when empty).
@@ -48,8 +50,8 @@ class NeuralSeparator(Separator):
         from unweave.nn.checkpoint import load_model
         from unweave.nn.device import resolve_device
 
-        if self.segment_seconds <= 1:
-            raise UnweaveError("segment_seconds must be > 1")
+        if self.segment_seconds <= 1 or not 1 <= self.batch <= 64:
+            raise UnweaveError("need segment_seconds > 1 and 1 <= batch <= 64")
         path = Path(self.model) if self.model else bundled_path(self.name)
         if path is None or not path.exists():
             raise UnweaveError(f"no bundled '{self.name}' model in this installation; give a "
@@ -73,8 +75,8 @@ class NeuralSeparator(Separator):
 
         network = self._network
         low = resample(mixture.astype(np.float32), sample_rate, network.sample_rate)
-        estimates = apply_model(network, low, self.segment_seconds, 1.0,
-                                device=self._device)
+        estimates = apply_model(network, low, self.segment_seconds, 1.0, self.batch,
+                                self._device)
         n = mixture.shape[-1]
         out = {}
         for name, est in zip(network.sources, estimates):

@@ -12,6 +12,11 @@ of :mod:`unweave.nn.pit` compares every estimate with every reference through th
 - :func:`l1`: mean absolute sample difference.
 - :func:`discriminative`: squared spectral error minus ``gamma`` times the error against the
   other sources (Huang et al., TASLP 2015, eq. 7).
+
+:data:`SPECTROGRAM_LOSSES` compare a mask network's own masked spectrograms with its STFT of the
+references, ``(B, S, C, freqs, frames)`` complex (the loop's ``spectrogram`` domain): the loss
+the mask networks of Jansson et al. and Huang et al. were trained with, without the round trip
+through the inverse STFT (which slows their training down badly: `docs/benchmarks.md`).
 """
 
 from __future__ import annotations
@@ -79,7 +84,24 @@ def discriminative(estimates: torch.Tensor, references: torch.Tensor, gamma: flo
                    n_fft: int = 1024, hop: int = 256) -> torch.Tensor:
     """Huang et al.'s discriminative objective on STFT magnitudes: each source's squared error
     minus ``gamma`` times its squared distance to the other sources' references."""
-    e, s = _stft(n_fft, hop, estimates), _stft(n_fft, hop, references)
+    return magnitude_discriminative(_stft(n_fft, hop, estimates), _stft(n_fft, hop, references),
+                                    gamma)
+
+
+#: Losses of waveforms ``(B, S, C, T)`` by name, as recipes name them.
+LOSSES = {"si_sdr": neg_si_sdr, "l1": l1, "spectral_l1": spectral_l1,
+          "multi_resolution": multi_resolution, "discriminative": discriminative}
+
+
+def magnitude_l1(estimates: torch.Tensor, references: torch.Tensor) -> torch.Tensor:
+    """Mean ``| |E| - |S| |`` of spectrograms ``(B, S, C, F, T)`` -> ``(B, S)``."""
+    return (estimates.abs() - references.abs()).abs().mean(dim=(-3, -2, -1))
+
+
+def magnitude_discriminative(estimates: torch.Tensor, references: torch.Tensor,
+                             gamma: float = 0.05) -> torch.Tensor:
+    """Huang et al.'s discriminative objective on spectrogram magnitudes ``(B, S, C, F, T)``."""
+    e, s = estimates.abs(), references.abs()
     own = ((e - s) ** 2).mean(dim=(-3, -2, -1))
     if e.shape[1] < 2 or gamma == 0:
         return own
@@ -88,6 +110,6 @@ def discriminative(estimates: torch.Tensor, references: torch.Tensor, gamma: flo
     return own - gamma * others
 
 
-#: Losses by name, as recipes and the command line name them.
-LOSSES = {"si_sdr": neg_si_sdr, "l1": l1, "spectral_l1": spectral_l1,
-          "multi_resolution": multi_resolution, "discriminative": discriminative}
+#: Losses of spectrograms ``(B, S, C, F, T)`` by name (the ``spectrogram`` domain).
+SPECTROGRAM_LOSSES = {"magnitude_l1": magnitude_l1,
+                      "magnitude_discriminative": magnitude_discriminative}

@@ -46,12 +46,17 @@ class CausalMask(SeparationModel):
         Frame ``t``'s mask may depend on frames ``<= t`` only."""
         raise NotImplementedError
 
-    def forward(self, mixture: torch.Tensor) -> torch.Tensor:
+    def spectrogram(self, mixture: torch.Tensor) -> torch.Tensor:
+        """``(B, C, T)`` -> the sources' masked spectrograms ``(B, 2, C, freqs, frames)``."""
         b, c, n = mixture.shape
-        flat = mixture.reshape(b * c, n)
-        spec = self.stft(flat)
+        spec = self.stft(mixture.reshape(b * c, n))
         mask, _ = self.core(spec, self.init_hidden(b * c))
-        target = self.stft.inverse(spec * mask, n).reshape(b, c, n)
+        mask = mask.float()
+        out = torch.stack([spec * mask, spec * (1 - mask)], dim=1)  # (BC, 2, F, T)
+        return out.reshape(b, c, 2, *out.shape[-2:]).transpose(1, 2)
+
+    def forward(self, mixture: torch.Tensor) -> torch.Tensor:
+        target = self.stft.inverse(self.spectrogram(mixture)[:, 0], mixture.shape[-1])
         return torch.stack([target, mixture - target], dim=1)
 
     def init_state(self, batch: int = 1) -> dict:

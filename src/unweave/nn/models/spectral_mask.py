@@ -38,9 +38,14 @@ class TwoSourceMask(SeparationModel):
     def mask(self, features: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def forward(self, mixture: torch.Tensor) -> torch.Tensor:
+    def spectrogram(self, mixture: torch.Tensor) -> torch.Tensor:
+        """``(B, C, T)`` -> the sources' masked spectrograms ``(B, 2, C, freqs, frames)``
+        (what mask networks are trained on: :class:`unweave.nn.train.loop.SpectrogramView`)."""
         spec = self.stft(mixture)  # (B, C, F, T)
-        mask = self.mask(self.features(spec))
+        mask = self.mask(self.features(spec)).float()
         mask = torch.cat([mask, mask[..., -1:, :]], dim=-2)  # the Nyquist bin
-        target = self.stft.inverse(spec * mask, mixture.shape[-1])
+        return torch.stack([spec * mask, spec * (1 - mask)], dim=1)
+
+    def forward(self, mixture: torch.Tensor) -> torch.Tensor:
+        target = self.stft.inverse(self.spectrogram(mixture)[:, 0], mixture.shape[-1])
         return torch.stack([target, mixture - target], dim=1)

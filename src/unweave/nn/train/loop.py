@@ -58,10 +58,24 @@ class Task:
     validate: Callable  # (model, device) -> score, higher is better
     loss_sources: tuple[int, ...] | None = None  # sources the loss scores (None: all)
     pit: bool = False  # permutation-invariant loss (talkers)
+    domain: str = "waveform"  # or "spectrogram": the model's masked spectrograms are scored
     info: dict = field(default_factory=dict)  # command, data, split: kept in the checkpoint
 
 
 SCHEDULERS = ("none", "plateau", "cosine")
+
+
+class SpectrogramView(torch.nn.Module):
+    """A mask network seen through its own STFT, for training in the ``spectrogram`` domain:
+    ``(mixture (B, C, T), references (B, S, C, T))`` -> the masked mixture spectrograms and
+    the references' spectrograms, each ``(B, S, C, freqs, frames)``."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, mixture: torch.Tensor, references: torch.Tensor):
+        return self.model.spectrogram(mixture), self.model.stft(references)
 
 
 def _scheduler(name: str, optimizer, config: TrainConfig):
@@ -104,6 +118,7 @@ class Trainer:
         self.adversary, self.progress = adversary, progress and self.ctx.main
         torch.manual_seed(config.seed)
         self.model = model.to(self.ctx.device)
+        self.net = self.model  # what a step runs: the model, a view of it, wrapped for DDP
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr,
                                           weight_decay=config.weight_decay)
         self.scheduler = _scheduler(config.scheduler, self.optimizer, config)
@@ -133,13 +148,12 @@ class Trainer:
                   "scheduler": self.scheduler.state_dict() if self.scheduler else None}
         if self.adversary is not None:
             resume["adversary"] = self.adversary.state_dict()
-        model = distributed.unwrap(self.model)
-        checkpoint.save(self.out, checkpoint.make(model, self.recipe, self.training_entry(),
-                                                  resume))
+        checkpoint.save(self.out, checkpoint.make(self.model, self.recipe,
+                                                  self.training_entry(), resume))
 
     def restore(self) -> None:
         data = checkpoint.load(self.out)
-        model = distributed.unwrap(self.model)
+        model = self.model
         try:
             if data["model_name"] != model.name or \
                     dict(data["model_args"]) != model.model_args():
@@ -175,7 +189,10 @@ class Trainer:
         return contextlib.nullcontext()
 
     def loss(self, mixture: torch.Tensor, references: torch.Tensor) -> torch.Tensor:
-        estimates = self.model(mixture).float()
+        if self.task.domain == "spectrogram":
+            estimates, references = self.net(mixture, references)
+        else:
+            estimates = self.net(mixture).float()
         if self.task.pit:
             from unweave.nn.pit import PIT
 
@@ -206,10 +223,17 @@ class Trainer:
     def validate(self) -> float:
         score = float("nan")
         if self.ctx.main:
-            model = distributed.unwrap(self.model).eval()
+            model = self.model.eval()
             with torch.no_grad():
                 score = float(self.task.validate(model, self.ctx.device))
         return distributed.from_main(score, self.ctx)
+
+    def prepare(self) -> None:
+        """What a step runs: the model (or its spectrogram view), in DDP when distributed."""
+        view = SpectrogramView(self.model) if self.task.domain == "spectrogram" else self.model
+        self.net = distributed.wrap(view, self.ctx)
+        if self.adversary is not None:
+            self.adversary.wrap(self.ctx)
 
     def run(self) -> dict:
         from tqdm import tqdm
@@ -217,12 +241,10 @@ class Trainer:
         from unweave.data.loader import make_loader
 
         c = self.config
-        self.model = distributed.wrap(self.model, self.ctx)
-        if self.adversary is not None:
-            self.adversary.wrap(self.ctx)
+        self.prepare()
         start = time.perf_counter() - self.elapsed
         while self.epoch < c.epochs:
-            self.model.train()
+            self.net.train()
             loader = make_loader(self.task.examples, self.epoch, c.steps, c.batch,
                                  self.ctx.rank, self.ctx.world_size, self.step, c.workers,
                                  c.seed)
@@ -259,9 +281,8 @@ class Trainer:
                 self.best = score
             self.save()
             if improved and self.ctx.main:
-                model = distributed.unwrap(self.model)
                 checkpoint.save(best_path(self.out), checkpoint.make(
-                    model, self.recipe, self.training_entry()))
+                    self.model, self.recipe, self.training_entry()))
             if self.progress:
                 print(f"epoch {self.epoch}/{c.epochs}: loss {self.history['loss'][-1]:.4f}, "
                       f"validation {score:.2f}{' (best)' if improved else ''}",

@@ -30,22 +30,28 @@ class Recipe:
     sources: tuple[str, ...]
     sample_rate: int
     audio_channels: int
-    loss: str  # a name in unweave.nn.losses.LOSSES
+    loss: str  # a name in unweave.nn.losses.LOSSES (or SPECTROGRAM_LOSSES)
     loss_sources: tuple[str, ...] | None = None  # None: every source
     pit: bool = False
+    domain: str = "waveform"  # "spectrogram": a mask network scored on its own STFT
     segment: float = 2.032  # seconds per training example
     epochs: int = 10
     steps: int = 100
     batch: int = 8
     lr: float = 1e-3
+    clip_grad: float = 0.0
     model_args: dict = field(default_factory=dict)  # defaults other than the model's own
 
 
 RECIPES = {r.name: r for r in (
     Recipe("unet", "unet", "U-Net singing voice: vocals / accompaniment from paired music",
-           "music", ("vocals", "accompaniment"), 16000, 1, "spectral_l1", ("vocals",)),
+           "music", ("vocals", "accompaniment"), 16000, 1, "magnitude_l1", ("vocals",),
+           domain="spectrogram"),
+    # The joint mask y1 / (y1 + y2) has steep gradients where both are near zero: clipped,
+    # training no longer stalls or blows up for some seeds (docs/benchmarks.md).
     Recipe("drnn", "drnn", "DRNN singing voice: vocals / accompaniment from paired music",
-           "music", ("vocals", "accompaniment"), 16000, 1, "spectral_l1", ("vocals",)),
+           "music", ("vocals", "accompaniment"), 16000, 1, "magnitude_l1", ("vocals",),
+           domain="spectrogram", clip_grad=1.0),
 )}
 
 
@@ -95,7 +101,7 @@ def music_task(recipe: Recipe, options: MusicData, seed: int, on_skip: Callable 
     """``(Task, adversary or None)`` for a ``music`` recipe."""
     from unweave.data.datasets import MusicExamples, UnpairedExamples
     from unweave.data.index import index_recordings, index_tracks, split_groups, tracks_with
-    from unweave.nn.losses import LOSSES
+    from unweave.nn.losses import LOSSES, SPECTROGRAM_LOSSES
     from unweave.nn.train.loop import Task
 
     tracks = [t for folder in options.data
@@ -111,13 +117,15 @@ def music_task(recipe: Recipe, options: MusicData, seed: int, on_skip: Callable 
     samples = int(round(recipe.segment * recipe.sample_rate))
     examples = MusicExamples(train, recipe.sources, recipe.sample_rate, recipe.audio_channels,
                              samples, seed, options.remix)
-    task = Task(examples, LOSSES[recipe.loss],
+    losses = SPECTROGRAM_LOSSES if recipe.domain == "spectrogram" else LOSSES
+    task = Task(examples, losses[recipe.loss],
                 lambda model, device: music_score(model, val, scored,
                                                   options.validation_seconds, device),
-                scored if recipe.loss_sources else None, recipe.pit,
-                {"data": [str(d) for d in options.data],
-                 "split": {"train": [t.name for t in train],
-                           "validation": [t.name for t in val]}})
+                loss_sources=scored if recipe.loss_sources else None, pit=recipe.pit,
+                domain=recipe.domain,
+                info={"data": [str(d) for d in options.data],
+                      "split": {"train": [t.name for t in train],
+                                "validation": [t.name for t in val]}})
     adversary = None
     if options.unpaired:
         from pathlib import Path
