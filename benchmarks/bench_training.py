@@ -24,7 +24,7 @@ from common import DATA, ROOT, machine
 FOLDERS = [str(DATA / "mir1k_songs/audio"), str(DATA / "musdb18_7s_songs")]
 
 BEFORE = """
-import sys, time, resource
+import sys, time
 from unweave.data.datasets import load_tracks, split_by_group
 from unweave.nn.train import TrainConfig, train
 tracks = [t for f in sys.argv[2:] for t in load_tracks(f, 16000)]
@@ -32,11 +32,11 @@ train_t, _ = split_by_group(tracks, 0.15, 0)
 config = TrainConfig("unet", {"channels": [16, 32, 64, 128]}, 1, int(sys.argv[1]), 8, 128)
 start = time.perf_counter()
 train(config, train_t, [], "/tmp/bench_before.pt", progress=False)
-print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(time.perf_counter() - start)
 """
 
 AFTER = """
-import sys, time, resource
+import sys, time
 import torch
 from unweave.nn.models import build
 from unweave.nn.train.loop import TrainConfig, train
@@ -49,15 +49,17 @@ model = build("unet", {"channels": [16, 32, 64, 128]})
 start = time.perf_counter()
 train(model, task, TrainConfig(1, steps, 8, workers=workers), "/tmp/bench_after.pt", "unet",
       progress=False)
-print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(time.perf_counter() - start)
 """
 
 
 def _run(script: str, args: list[str], src: str) -> tuple[float, float]:
+    """``(seconds, peak MiB)`` of ``script`` in a fresh process (peak from /usr/bin/time, so
+    this process's memory is not counted in the child's)."""
     env = {**os.environ, "PYTHONPATH": src}
-    out = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True,
-                         check=True, env=env).stdout.split()
-    return float(out[0]), float(out[1])
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, "-c", script, *args],
+                          capture_output=True, text=True, check=True, env=env)
+    return float(proc.stdout.split()[0]), int(proc.stderr.strip().splitlines()[-1]) / 1024
 
 
 def main(before: str | None = None, steps: int = 40, repeat: int = 3,

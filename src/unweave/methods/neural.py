@@ -77,16 +77,22 @@ class NeuralSeparator(Separator):
         low = resample(mixture.astype(np.float32), sample_rate, network.sample_rate)
         estimates = apply_model(network, low, self.segment_seconds, 1.0, self.batch,
                                 self._device)
+        del low
         n = mixture.shape[-1]
         out = {}
         for name, est in zip(network.sources, estimates):
+            if name == network.residual:
+                continue  # made below, at the input's rate
             est = resample(est, network.sample_rate, sample_rate)
             est = np.pad(est, ((0, 0), (0, max(0, n - est.shape[-1]))))[:, :n]
-            out[name] = est.astype(mixture.dtype)
+            out[name] = est.astype(mixture.dtype, copy=False)
+        del estimates
         if network.residual is not None:
-            others = [v for k, v in out.items() if k != network.residual]
-            out[network.residual] = mixture - np.sum(others, axis=0)
-        return Separation(out, sample_rate)
+            rest = mixture.copy()
+            for est in out.values():
+                rest -= est
+            out[network.residual] = rest
+        return Separation({k: out[k] for k in network.sources}, sample_rate)
 
 
 @register

@@ -64,7 +64,7 @@ def apply_model(model, mixture: np.ndarray, segment_seconds: float = 30.0,
         active = np.any(batch.reshape(g, -1), axis=1)
         if active.any():
             x = torch.from_numpy(np.ascontiguousarray(batch[active])).to(device)
-            with torch.no_grad():
+            with torch.inference_mode():
                 y = model(x.reshape(-1, *x.shape[2:])).cpu().numpy()
             y = y.reshape(int(active.sum()), n_items, *y.shape[1:])  # (G', items, S, A, n)
             for k, (i, a, b) in enumerate(p for p, on in zip(group, active) if on):
