@@ -66,7 +66,7 @@ def main(before: str | None = None, steps: int = 40, repeat: int = 3,
          corpus: str | None = None) -> list[str]:
     """``corpus``: also time both on a larger data folder (the full MIR-1K ``Wavfile/``)."""
     rows = []
-    sets = [("shared songs (95 MIR-1K clips + 3 MUSDB excerpts, 14 min)", FOLDERS)]
+    sets = [("shared songs (95 MIR-1K clips + 3 MUSDB excerpts, 12 min)", FOLDERS)]
     if corpus:
         sets.append((f"{Path(corpus).name} ({corpus})", [corpus]))
     for data_label, folders in sets:
