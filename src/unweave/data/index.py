@@ -40,6 +40,19 @@ KNOWN_STEMS = ("vocals", "drums", "bass", "other", "accompaniment", "instrumenta
 Skip = Callable[[str], None] | None
 
 
+def read_each(items: list, read: Callable, on_skip: Skip) -> Iterable[tuple]:
+    """``(item, read(item))`` for every item. An unreadable one raises, or with ``on_skip`` is
+    reported to it (one line) and left out: one broken file in a data set of thousands need
+    not stop training."""
+    for item in items:
+        try:
+            yield item, read(item)
+        except AudioReadError as exc:
+            if on_skip is None:
+                raise
+            on_skip(str(exc))
+
+
 @dataclass(frozen=True)
 class Part:
     """A file (or some of its channels) that makes up a stem."""
@@ -164,16 +177,10 @@ def _decoded_stems(path: Path, cache: Path) -> Path:
 
 
 def _stem_track(name: str, files: list[Path], on_skip: Skip) -> Track | None:
-    infos, parts = [], []
-    for f in files:
-        try:
-            infos.append(_info(f))
-        except AudioReadError as exc:
-            if on_skip is None:
-                raise
-            on_skip(str(exc))
-            return None
-        parts.append((f.stem.lower(), (Part(str(f)),)))
+    infos = [info for _, info in read_each(files, _info, on_skip)]
+    if len(infos) < len(files):
+        return None  # a stem could not be read (said): not the whole track
+    parts = [(f.stem.lower(), (Part(str(f)),)) for f in files]
     if len({i[0] for i in infos}) != 1:
         raise UnweaveError(f"{name}: stems have different sample rates")
     return Track(name, name, infos[0][0], min(i[1] for i in infos), max(i[2] for i in infos),
@@ -202,26 +209,16 @@ def index_tracks(folder: str | Path, on_skip: Skip = None, cache: Path | None = 
 
         for f in tqdm(stem_files, desc="decoding .stem.mp4 once", disable=not progress,
                       leave=False):
-            try:
-                decoded = _decoded_stems(f, cache or cache_folder())
-            except AudioReadError as exc:
-                if on_skip is None:
-                    raise
-                on_skip(str(exc))
+            decoded = next((d for _, d in read_each(
+                [f], lambda p: _decoded_stems(p, cache or cache_folder()), on_skip)), None)
+            if decoded is None:
                 continue
             name = f.name[: -len(".stem.mp4")]
             track = _stem_track(name, sorted(decoded.glob("*.wav")), on_skip)
             if track is not None:
                 tracks.append(track)
     if not tracks:
-        for f in _audio_files(folder):
-            try:
-                rate, frames, channels = _info(f)
-            except AudioReadError as exc:
-                if on_skip is None:
-                    raise
-                on_skip(str(exc))
-                continue
+        for f, (rate, frames, channels) in read_each(_audio_files(folder), _info, on_skip):
             if channels == 2:  # MIR-1K: left accompaniment, right voice
                 tracks.append(Track(f.stem, f.stem.split("_")[0], rate, frames, 1,
                                     (("vocals", (Part(str(f), (1,)),)),
@@ -261,7 +258,7 @@ def _read_kaldi(scp: Path, on_skip: Skip) -> list[Recording]:
             parts = line.split()
             if len(parts) >= 2:
                 speakers[parts[0]] = parts[1]
-    out = []
+    paths = []
     for line in scp.read_text().splitlines():
         parts = line.split(maxsplit=1)
         if len(parts) != 2:
@@ -272,16 +269,9 @@ def _read_kaldi(scp: Path, on_skip: Skip) -> list[Recording]:
                                "audio files")
         candidates = [Path(rel)] if Path(rel).is_absolute() else [folder / rel,
                                                                    folder.parent / rel]
-        path = next((c for c in candidates if c.is_file()), candidates[-1])
-        try:
-            rate, frames, channels = _info(path)
-        except AudioReadError as exc:
-            if on_skip is None:
-                raise
-            on_skip(str(exc))
-            continue
-        out.append(Recording(utt, speakers.get(utt, utt), str(path), rate, frames, channels))
-    return out
+        paths.append((utt, next((c for c in candidates if c.is_file()), candidates[-1])))
+    return [Recording(utt, speakers.get(utt, utt), str(path), *info)
+            for (utt, path), info in read_each(paths, lambda item: _info(item[1]), on_skip)]
 
 
 def index_recordings(paths: Iterable[str | Path], on_skip: Skip = None) -> list[Recording]:
@@ -295,15 +285,8 @@ def index_recordings(paths: Iterable[str | Path], on_skip: Skip = None) -> list[
         if not p.exists():
             raise UnweaveError(f"{p}: no such data folder or list")
         files = [p] if p.is_file() else _audio_files(p)
-        for f in files:
-            try:
-                rate, frames, channels = _info(f)
-            except AudioReadError as exc:
-                if on_skip is None:
-                    raise
-                on_skip(str(exc))
-                continue
-            out.append(Recording(f.stem, f.parent.name, str(f), rate, frames, channels))
+        out += [Recording(f.stem, f.parent.name, str(f), *info)
+                for f, info in read_each(files, _info, on_skip)]
     return sorted(out, key=lambda r: (r.group, r.name))
 
 
@@ -324,15 +307,3 @@ def split_groups(items: list, validation: float = 0.15, seed: int = 0,
         held = set(groups[:n_val])
     return [x for x in items if x.group not in held], [x for x in items if x.group in held]
 
-
-def read_each(items: list, read: Callable, on_skip: Skip) -> Iterable[tuple]:
-    """``(item, read(item))`` for every item. An unreadable one raises, or with ``on_skip`` is
-    reported to it (one line) and left out: one broken file in a data set of thousands need
-    not stop training."""
-    for item in items:
-        try:
-            yield item, read(item)
-        except AudioReadError as exc:
-            if on_skip is None:
-                raise
-            on_skip(str(exc))
