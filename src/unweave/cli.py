@@ -286,8 +286,12 @@ def _train_network(args) -> int:
     torch.manual_seed(args.seed)
     model = build(recipe.model, model_args)
     main_rank = os.environ.get("RANK", "0") == "0"
-    options = MusicData(args.data, args.validation, _names(args.valid), args.remix,
-                        args.validation_seconds, args.unpaired, args.adversarial)
+    if not 0 <= args.extra_p <= 1:
+        raise UnweaveError("--extra-p must be in [0, 1]")
+    options = MusicData(args.data, validation=args.validation, valid=_names(args.valid),
+                        remix=args.remix, validation_seconds=args.validation_seconds,
+                        extra_vocals=args.extra_vocals or [], extra_p=args.extra_p,
+                        unpaired=args.unpaired, adversarial=args.adversarial)
     from dataclasses import replace
 
     recipe = replace(recipe, segment=args.segment)
@@ -296,7 +300,8 @@ def _train_network(args) -> int:
     task.info["command"] = "unweave " + shlex.join(args.argv)
     config = TrainConfig(args.epochs, args.steps, args.batch, args.lr, args.weight_decay,
                          args.clip_grad, args.scheduler, args.patience, args.seed, args.device,
-                         args.workers, args.checkpoint_every, not args.no_amp)
+                         args.workers, args.checkpoint_every, not args.no_amp,
+                         args.max_minutes)
     split = task.info["split"]
     if main_rank and not args.quiet:
         print(f"training {recipe.name} ({sum(p.numel() for p in model.parameters()):,} "
@@ -413,15 +418,22 @@ def _add_network_flags(p: argparse.ArgumentParser, recipe) -> None:
     from unweave.nn.train.loop import SCHEDULERS
 
     g = p.add_argument_group("data (tracks with stems: stem folders, MUSDB18 .stem.mp4, "
-                             "MUSDB18-HQ, MIR-1K stereo pairs)")
+                             "MUSDB18-HQ, MIR-1K stereo pairs; a folder with train/ gives "
+                             "train/ only)")
     g.add_argument("--data", nargs="+", required=True, help="data folders")
     g.add_argument("--validation", type=finite_float, default=0.15,
-                   help="share of groups (songs, singers) held out for validation")
+                   help="share of groups (songs, singers) held out for validation"
+                   + (" when the data has none of the recipe's validation tracks"
+                      if recipe.valid else ""))
     g.add_argument("--valid", help="hold out these tracks instead (comma-separated names)")
     g.add_argument("--validation-seconds", type=finite_float, default=10.0,
                    help="seconds of each validation track scored")
-    g.add_argument("--remix", type=finite_float, default=0.5,
+    g.add_argument("--remix", type=finite_float, default=recipe.remix,
                    help="chance that a source comes from another track")
+    g.add_argument("--extra-vocals", nargs="+", help="more vocals: folders of tracks with a "
+                   "vocals stem (MIR-1K pairs...) whose vocals join the training pool")
+    g.add_argument("--extra-p", type=finite_float, default=0.25,
+                   help="chance that an example's vocals come from --extra-vocals")
     g.add_argument("--unpaired", help="folder with mixtures/ and vocals/ (no pairs) for "
                    "adversarial semi-supervised training")
     g.add_argument("--adversarial", type=finite_float, default=0.1,
@@ -448,6 +460,9 @@ def _add_network_flags(p: argparse.ArgumentParser, recipe) -> None:
     g.add_argument("--checkpoint-every", type=int, default=0,
                    help="also checkpoint every N steps (0: at each epoch's end)")
     g.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
+    g.add_argument("--max-minutes", type=finite_float, default=0.0,
+                   help="stop after the first epoch ending past this (0: no limit); "
+                   "--resume continues")
     g.add_argument("-q", "--quiet", action="store_true")
     cls = MODELS[recipe.model]
     g = p.add_argument_group(f"options of model '{cls.name}' ({cls.summary})")

@@ -65,7 +65,8 @@ def _start(rng: np.random.Generator, length: int, n: int) -> int:
 @dataclass
 class MusicExamples:
     """Remixed excerpts of ``tracks`` for ``sources``, ``samples`` long at ``sample_rate`` with
-    ``channels`` channels."""
+    ``channels`` channels; a source listed in ``extra`` comes from those tracks with
+    probability ``extra_p`` (more vocals from a singing-voice corpus, say)."""
 
     tracks: Sequence[Track]
     sources: Sequence[str]
@@ -76,6 +77,8 @@ class MusicExamples:
     remix: float = 0.5
     gain_db: float = 6.0
     swap: bool = True
+    extra: dict[str, Sequence[Track]] = field(default_factory=dict)  # more tracks per source
+    extra_p: float = 0.0  # chance that a source with extra tracks is drawn from them
 
     def source_excerpt(self, track: Track, source: str, rng: np.random.Generator
                        ) -> np.ndarray:
@@ -92,6 +95,9 @@ class MusicExamples:
         for source in self.sources:
             track = base if rng.random() >= self.remix else \
                 self.tracks[int(rng.integers(len(self.tracks)))]
+            pool = self.extra.get(source)
+            if pool and rng.random() < self.extra_p:
+                track = pool[int(rng.integers(len(pool)))]
             x = augment.random_gain(self.source_excerpt(track, source, rng), rng,
                                     -self.gain_db, self.gain_db)
             out.append(augment.swap_channels(x, rng) if self.swap else x)

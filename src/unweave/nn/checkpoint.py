@@ -96,8 +96,12 @@ def upgrade(data: dict) -> dict:
     training["history"] = {("validation" if k == "val_sdr" else k): v
                            for k, v in old.get("history", {}).items()}
     training["upgraded_from_format"] = 1
+    state = dict(data["state_dict"])
+    if name == "unet":  # its layers now live in a shared U-Net trunk
+        state = {("trunk." + k if k.startswith(("down.", "up.")) else k): v
+                 for k, v in state.items()}
     return {"format": FORMAT, "model_name": name, "model_args": args,
-            "state_dict": data["state_dict"], "recipe": name,
+            "state_dict": state, "recipe": name,
             "versions": data.get("versions", {}), "training": training}
 
 

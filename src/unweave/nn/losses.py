@@ -13,8 +13,9 @@ of :mod:`unweave.nn.pit` compares every estimate with every reference through th
 - :func:`discriminative`: squared spectral error minus ``gamma`` times the error against the
   other sources (Huang et al., TASLP 2015, eq. 7).
 
-:data:`SPECTROGRAM_LOSSES` compare a mask network's own masked spectrograms with its STFT of the
-references, ``(B, S, C, freqs, frames)`` complex (the loop's ``spectrogram`` domain): the loss
+:data:`MAGNITUDE_LOSSES` compare a mask network's own masked magnitudes with the magnitudes of
+its STFT of the references, ``(B, S, C, freqs, frames)`` (the loop's ``magnitude`` domain): the
+loss
 the mask networks of Jansson et al. and Huang et al. were trained with, without the round trip
 through the inverse STFT (which slows their training down badly: `docs/benchmarks.md`).
 """
@@ -94,14 +95,17 @@ LOSSES = {"si_sdr": neg_si_sdr, "l1": l1, "spectral_l1": spectral_l1,
 
 
 def magnitude_l1(estimates: torch.Tensor, references: torch.Tensor) -> torch.Tensor:
-    """Mean ``| |E| - |S| |`` of spectrograms ``(B, S, C, F, T)`` -> ``(B, S)``."""
-    return (estimates.abs() - references.abs()).abs().mean(dim=(-3, -2, -1))
+    """Mean ``| |E| - |S| |`` of spectrograms or magnitudes ``(B, S, C, F, T)`` -> ``(B, S)``."""
+    if estimates.is_complex():
+        estimates, references = estimates.abs(), references.abs()
+    return (estimates - references).abs().mean(dim=(-3, -2, -1))
 
 
 def magnitude_discriminative(estimates: torch.Tensor, references: torch.Tensor,
                              gamma: float = 0.05) -> torch.Tensor:
     """Huang et al.'s discriminative objective on spectrogram magnitudes ``(B, S, C, F, T)``."""
-    e, s = estimates.abs(), references.abs()
+    e, s = (estimates.abs(), references.abs()) if estimates.is_complex() else \
+        (estimates, references)
     own = ((e - s) ** 2).mean(dim=(-3, -2, -1))
     if e.shape[1] < 2 or gamma == 0:
         return own
@@ -110,6 +114,6 @@ def magnitude_discriminative(estimates: torch.Tensor, references: torch.Tensor,
     return own - gamma * others
 
 
-#: Losses of spectrograms ``(B, S, C, F, T)`` by name (the ``spectrogram`` domain).
-SPECTROGRAM_LOSSES = {"magnitude_l1": magnitude_l1,
-                      "magnitude_discriminative": magnitude_discriminative}
+#: Losses of magnitudes ``(B, S, C, F, T)`` by name (the ``magnitude`` domain).
+MAGNITUDE_LOSSES = {"magnitude_l1": magnitude_l1,
+                    "magnitude_discriminative": magnitude_discriminative}

@@ -46,14 +46,22 @@ class CausalMask(SeparationModel):
         Frame ``t``'s mask may depend on frames ``<= t`` only."""
         raise NotImplementedError
 
-    def spectrogram(self, mixture: torch.Tensor) -> torch.Tensor:
-        """``(B, C, T)`` -> the sources' masked spectrograms ``(B, 2, C, freqs, frames)``."""
+    def _masked(self, mixture: torch.Tensor, magnitude: bool) -> torch.Tensor:
         b, c, n = mixture.shape
         spec = self.stft(mixture.reshape(b * c, n))
         mask, _ = self.core(spec, self.init_hidden(b * c))
         mask = mask.float()
-        out = torch.stack([spec * mask, spec * (1 - mask)], dim=1)  # (BC, 2, F, T)
+        base = spec.abs() if magnitude else spec
+        out = torch.stack([base * mask, base * (1 - mask)], dim=1)  # (BC, 2, F, T)
         return out.reshape(b, c, 2, *out.shape[-2:]).transpose(1, 2)
+
+    def spectrogram(self, mixture: torch.Tensor) -> torch.Tensor:
+        """``(B, C, T)`` -> the sources' masked spectrograms ``(B, 2, C, freqs, frames)``."""
+        return self._masked(mixture, magnitude=False)
+
+    def magnitudes(self, mixture: torch.Tensor) -> torch.Tensor:
+        """``(B, C, T)`` -> the sources' masked magnitudes ``(B, 2, C, freqs, frames)``."""
+        return self._masked(mixture, magnitude=True)
 
     def forward(self, mixture: torch.Tensor) -> torch.Tensor:
         target = self.stft.inverse(self.spectrogram(mixture)[:, 0], mixture.shape[-1])

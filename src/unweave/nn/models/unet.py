@@ -1,11 +1,15 @@
-"""U-Net on magnitude spectrograms: Jansson, Humphrey, Montecchio, Bittner, Kumar & Weyde,
+"""U-Nets on magnitude spectrograms: Jansson, Humphrey, Montecchio, Bittner, Kumar & Weyde,
 "Singing voice separation with deep U-Net convolutional networks", ISMIR 2017.
 
-Strided 5x5 convolutions down, transposed convolutions up with skip connections, a sigmoid mask
-for the first source; the second is the mixture minus the first. ``channels`` sets the width
-and depth (Jansson et al. use 16..512 over six levels; the bundled model has 16..128 over
-four). Input features: ``log1p`` magnitudes of a 1024/256 STFT without the Nyquist bin, which
-takes the mask of the bin below.
+Strided 5x5 convolutions down, transposed convolutions up with skip connections, sigmoid masks.
+``channels`` sets the width and depth (Jansson et al. use 16..512 over six levels).
+
+- ``unet``: one source's mask on ``log1p`` magnitudes of a 1024/256 STFT without the Nyquist
+  bin (which takes the mask of the bin below); the second source is the mixture minus the first.
+  The bundled model has 16..128 over four levels.
+- ``mtunet``: one network for several sources (as Spleeter's four-stem models, Hennequin et al.
+  2020, but one trunk), a mask per source and channel for the bins up to ``bandwidth``; the band
+  above takes, per source and frame, the mean mask of the top eighth of the bins below.
 """
 
 from __future__ import annotations
@@ -17,7 +21,55 @@ import torch.nn.functional as F
 from torch import nn
 
 from unweave.nn.models.base import register_model
-from unweave.nn.models.spectral_mask import TwoSourceMask
+from unweave.nn.models.spectral_mask import MaskModel, TwoSourceMask
+
+
+class Trunk(nn.Module):
+    """Down: strided 5x5 convolutions with batch norm and leaky ReLU; up: transposed
+    convolutions with batch norm, ReLU and dropout on the two deepest, skip connections.
+    ``(B, c_in, F, T)`` -> ``(B, c_out, F, T)`` logits (F and T padded to a multiple)."""
+
+    def __init__(self, c_in: int, c_out: int, channels: tuple[int, ...], dropout: float):
+        super().__init__()
+        self.down = nn.ModuleList()
+        for c in channels:
+            self.down.append(nn.Sequential(nn.Conv2d(c_in, c, 5, stride=2, padding=2),
+                                           nn.BatchNorm2d(c), nn.LeakyReLU(0.2)))
+            c_in = c
+        self.up = nn.ModuleList()
+        rev = list(reversed(channels))
+        for i, c in enumerate(rev):
+            last = i + 1 == len(rev)
+            nxt = c_out if last else rev[i + 1]
+            layers: list[nn.Module] = [nn.ConvTranspose2d(c if i == 0 else 2 * c, nxt, 5,
+                                                          stride=2, padding=2,
+                                                          output_padding=1)]
+            if not last:
+                layers += [nn.BatchNorm2d(nxt), nn.ReLU()]
+                if i < 2 and dropout > 0:
+                    layers.append(nn.Dropout2d(dropout))
+            self.up.append(nn.Sequential(*layers))
+        self.multiple = 2 ** len(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        frames = x.shape[-1]
+        h = F.pad(x, (0, (-frames) % self.multiple))
+        skips = []
+        for layer in self.down:
+            h = layer(h)
+            skips.append(h)
+        skips.pop()
+        for i, layer in enumerate(self.up):
+            if i > 0:
+                h = torch.cat([h, skips.pop()], dim=1)
+            h = layer(h)
+        return h[..., :frames]
+
+
+def _widths(channels) -> tuple[int, ...]:
+    if not channels or min(channels) < 1:
+        raise ValueError(f"channels must be positive widths; got {channels}")
+    return tuple(int(c) for c in channels)
 
 
 @register_model
@@ -30,45 +82,34 @@ class UNet(TwoSourceMask):
                  channels: tuple[int, ...] = (16, 32, 64, 128), dropout: float = 0.5,
                  n_fft: int = 1024, hop: int = 256):
         super().__init__(sources, sample_rate, audio_channels, n_fft, hop)
-        if not channels or min(channels) < 1:
-            raise ValueError(f"channels must be positive widths; got {channels}")
-        self.channels, self.dropout = tuple(int(c) for c in channels), float(dropout)
-        self.down = nn.ModuleList()
-        c_in = audio_channels
-        for c in self.channels:
-            self.down.append(nn.Sequential(nn.Conv2d(c_in, c, 5, stride=2, padding=2),
-                                           nn.BatchNorm2d(c), nn.LeakyReLU(0.2)))
-            c_in = c
-        self.up = nn.ModuleList()
-        rev = list(reversed(self.channels))
-        for i, c in enumerate(rev):
-            c_out = rev[i + 1] if i + 1 < len(rev) else audio_channels
-            c_total = c if i == 0 else 2 * c
-            layers: list[nn.Module] = [nn.ConvTranspose2d(c_total, c_out, 5, stride=2,
-                                                          padding=2, output_padding=1)]
-            if i + 1 < len(rev):
-                layers += [nn.BatchNorm2d(c_out), nn.ReLU()]
-                if i < 2 and dropout > 0:
-                    layers.append(nn.Dropout2d(dropout))
-            self.up.append(nn.Sequential(*layers))
-
-    @property
-    def multiple(self) -> int:
-        """Frames (and bins) are padded to a multiple of this."""
-        return 2 ** len(self.channels)
+        self.channels, self.dropout = _widths(channels), float(dropout)
+        self.trunk = Trunk(audio_channels, audio_channels, self.channels, dropout)
 
     def mask(self, features: torch.Tensor) -> torch.Tensor:
-        """``(batch, audio_channels, bins, frames)`` log magnitudes -> the first source's mask,
-        same shape, in [0, 1]."""
-        frames = features.shape[-1]
-        h = F.pad(features, (0, (-frames) % self.multiple))
-        skips = []
-        for layer in self.down:
-            h = layer(h)
-            skips.append(h)
-        skips.pop()
-        for i, layer in enumerate(self.up):
-            if i > 0:
-                h = torch.cat([h, skips.pop()], dim=1)
-            h = layer(h)
-        return torch.sigmoid(h[..., :frames])
+        return torch.sigmoid(self.trunk(features))
+
+
+@register_model
+class MultiUNet(MaskModel):
+    name = "mtunet"
+    summary = "multi-target U-Net: a mask per source from one trunk (Jansson et al. 2017)"
+
+    def __init__(self, sources: Sequence[str] = ("vocals", "drums", "bass", "other"),
+                 sample_rate: int = 44100, audio_channels: int = 2,
+                 channels: tuple[int, ...] = (16, 32, 64, 128, 256), dropout: float = 0.3,
+                 bandwidth: float = 11025.0, n_fft: int = 4096, hop: int = 1024):
+        super().__init__(sources, sample_rate, audio_channels, n_fft, hop)
+        self.channels, self.dropout = _widths(channels), float(dropout)
+        self.bandwidth = float(bandwidth)
+        multiple = 2 ** len(self.channels)
+        bins = int(bandwidth * n_fft / sample_rate) // multiple * multiple
+        self.max_bin = max(multiple, min(bins, (n_fft // 2 + 1) // multiple * multiple))
+        self.trunk = Trunk(audio_channels, audio_channels * len(self.sources), self.channels,
+                           dropout)
+
+    def masks(self, spec: torch.Tensor) -> torch.Tensor:
+        b, c, f, t = spec.shape
+        x = torch.log1p(spec[..., : self.max_bin, :].abs())
+        m = torch.sigmoid(self.trunk(x)).reshape(b, len(self.sources), c, self.max_bin, t)
+        top = m[..., -max(1, self.max_bin // 8):, :].mean(dim=-2, keepdim=True)
+        return torch.cat([m, top.expand(-1, -1, -1, f - self.max_bin, -1)], dim=-2)

@@ -47,6 +47,7 @@ class TrainConfig:
     workers: int = 0  # DataLoader worker processes
     checkpoint_every: int = 0  # steps between checkpoints within an epoch (0: epoch ends only)
     amp: bool = True  # bfloat16 autocast on CUDA (ignored on the CPU)
+    max_minutes: float = 0.0  # stop after the first epoch that ends past this (0: no limit)
 
 
 @dataclass
@@ -58,24 +59,24 @@ class Task:
     validate: Callable  # (model, device) -> score, higher is better
     loss_sources: tuple[int, ...] | None = None  # sources the loss scores (None: all)
     pit: bool = False  # permutation-invariant loss (talkers)
-    domain: str = "waveform"  # or "spectrogram": the model's masked spectrograms are scored
+    domain: str = "waveform"  # or "magnitude": a mask model's masked magnitudes are scored
     info: dict = field(default_factory=dict)  # command, data, split: kept in the checkpoint
 
 
 SCHEDULERS = ("none", "plateau", "cosine")
 
 
-class SpectrogramView(torch.nn.Module):
-    """A mask network seen through its own STFT, for training in the ``spectrogram`` domain:
-    ``(mixture (B, C, T), references (B, S, C, T))`` -> the masked mixture spectrograms and
-    the references' spectrograms, each ``(B, S, C, freqs, frames)``."""
+class MagnitudeView(torch.nn.Module):
+    """A mask network seen through its own STFT, for training in the ``magnitude`` domain:
+    ``(mixture (B, C, T), references (B, S, C, T))`` -> the masked mixture magnitudes and
+    the references' magnitudes, each ``(B, S, C, freqs, frames)``."""
 
     def __init__(self, model):
         super().__init__()
         self.model = model
 
     def forward(self, mixture: torch.Tensor, references: torch.Tensor):
-        return self.model.spectrogram(mixture), self.model.stft(references)
+        return self.model.magnitudes(mixture), self.model.stft(references).abs()
 
 
 def _scheduler(name: str, optimizer, config: TrainConfig):
@@ -189,7 +190,7 @@ class Trainer:
         return contextlib.nullcontext()
 
     def loss(self, mixture: torch.Tensor, references: torch.Tensor) -> torch.Tensor:
-        if self.task.domain == "spectrogram":
+        if self.task.domain == "magnitude":
             estimates, references = self.net(mixture, references)
         else:
             estimates = self.net(mixture).float()
@@ -230,7 +231,7 @@ class Trainer:
 
     def prepare(self) -> None:
         """What a step runs: the model (or its spectrogram view), in DDP when distributed."""
-        view = SpectrogramView(self.model) if self.task.domain == "spectrogram" else self.model
+        view = MagnitudeView(self.model) if self.task.domain == "magnitude" else self.model
         self.net = distributed.wrap(view, self.ctx)
         if self.adversary is not None:
             self.adversary.wrap(self.ctx)
@@ -287,6 +288,8 @@ class Trainer:
                 print(f"epoch {self.epoch}/{c.epochs}: loss {self.history['loss'][-1]:.4f}, "
                       f"validation {score:.2f}{' (best)' if improved else ''}",
                       file=sys.stderr)
+            if c.max_minutes and self.elapsed > 60 * c.max_minutes:
+                break
         distributed.barrier(self.ctx)
         return self.history
 

@@ -4,9 +4,12 @@ A recipe names a registered architecture and the task around it; the loop
 (:mod:`unweave.nn.train.loop`) is the same for all. Adding a network is one model file
 (:mod:`unweave.nn.models`) and one entry here. The data kinds:
 
-- ``music``: tracks with stems (:func:`unweave.data.index.index_tracks`), remixed excerpts;
-  validation: the median over 1 s windows of each scored source's SDR on the held-out tracks'
-  first ``validation_seconds``, averaged.
+- ``music``: tracks with stems (:func:`unweave.data.index.index_tracks`; a folder with a
+  ``train/`` sub-folder, as MUSDB18's, gives its ``train/`` only: its ``test/`` is never read),
+  remixed excerpts; validation: the median over 1 s windows of each scored source's SDR on the
+  held-out tracks' first ``validation_seconds``, averaged. The held-out tracks are those the
+  recipe names when the data has them (MUSDB18's 14 validation tracks for ``stems``), else a
+  share of the groups.
 
 This module imports no torch: the command line lists recipes without loading it.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -30,28 +34,45 @@ class Recipe:
     sources: tuple[str, ...]
     sample_rate: int
     audio_channels: int
-    loss: str  # a name in unweave.nn.losses.LOSSES (or SPECTROGRAM_LOSSES)
+    loss: str  # a name in unweave.nn.losses.LOSSES (or MAGNITUDE_LOSSES)
     loss_sources: tuple[str, ...] | None = None  # None: every source
     pit: bool = False
-    domain: str = "waveform"  # "spectrogram": a mask network scored on its own STFT
+    domain: str = "waveform"  # "magnitude": a mask network scored on its own STFT
     segment: float = 2.032  # seconds per training example
     epochs: int = 10
     steps: int = 100
     batch: int = 8
     lr: float = 1e-3
     clip_grad: float = 0.0
+    remix: float = 0.5  # chance that a source comes from another track
+    valid: tuple[str, ...] = ()  # validation tracks when the data has them
     model_args: dict = field(default_factory=dict)  # defaults other than the model's own
+
+
+#: MUSDB18's validation tracks (``musdb``'s ``validation_tracks``, all from ``train/``).
+MUSDB_VALIDATION = (
+    "Actions - One Minute Smile", "Clara Berry And Wooldog - Waltz For My Victims",
+    "Johnny Lokke - Promises & Lies", "Patrick Talbot - A Reason To Leave",
+    "Triviul - Angelsaint", "Alexander Ross - Goodbye Bolero", "Fergessen - Nos Palpitants",
+    "Leaf - Summerghost", "Skelpolu - Human Mistakes", "Young Griffo - Pennies",
+    "ANiMAL - Rockshow", "James May - On The Line", "Meaxic - Take A Step",
+    "Traffic Experiment - Sirens")
+STEMS = ("vocals", "drums", "bass", "other")
 
 
 RECIPES = {r.name: r for r in (
     Recipe("unet", "unet", "U-Net singing voice: vocals / accompaniment from paired music",
            "music", ("vocals", "accompaniment"), 16000, 1, "magnitude_l1", ("vocals",),
-           domain="spectrogram"),
+           domain="magnitude"),
     # The joint mask y1 / (y1 + y2) has steep gradients where both are near zero: clipped,
     # training no longer stalls or blows up for some seeds (docs/benchmarks.md).
     Recipe("drnn", "drnn", "DRNN singing voice: vocals / accompaniment from paired music",
            "music", ("vocals", "accompaniment"), 16000, 1, "magnitude_l1", ("vocals",),
-           domain="spectrogram", clip_grad=1.0),
+           domain="magnitude", clip_grad=1.0),
+    Recipe("stems", "umx", "four stems: vocals, drums, bass and other from MUSDB18-style "
+           "tracks", "music", STEMS, 44100, 2, "magnitude_l1", domain="magnitude",
+           segment=3.0, epochs=100, steps=200, batch=8, clip_grad=5.0, remix=0.75,
+           valid=MUSDB_VALIDATION),
 )}
 
 
@@ -75,6 +96,8 @@ class MusicData:
     valid: list[str] = field(default_factory=list)  # or these tracks by name
     remix: float = 0.5
     validation_seconds: float = 10.0
+    extra_vocals: list[str] = field(default_factory=list)  # folders whose vocals join the pool
+    extra_p: float = 0.25  # chance that an example's vocals come from there
     unpaired: str | None = None
     adversarial: float = 0.1
 
@@ -101,35 +124,43 @@ def music_task(recipe: Recipe, options: MusicData, seed: int, on_skip: Callable 
     """``(Task, adversary or None)`` for a ``music`` recipe."""
     from unweave.data.datasets import MusicExamples, UnpairedExamples
     from unweave.data.index import index_recordings, index_tracks, split_groups, tracks_with
-    from unweave.nn.losses import LOSSES, SPECTROGRAM_LOSSES
+    from unweave.nn.losses import LOSSES, MAGNITUDE_LOSSES
     from unweave.nn.train.loop import Task
 
-    tracks = [t for folder in options.data
-              for t in index_tracks(folder, on_skip, progress=progress)]
+    folders = [Path(f) / "train" if (Path(f) / "train").is_dir() else Path(f)
+               for f in options.data]
+    tracks = [t for folder in folders for t in index_tracks(folder, on_skip, progress=progress)]
     tracks = tracks_with(tracks, recipe.sources, ", ".join(map(str, options.data)))
-    train, val = split_groups(tracks, options.validation, seed, options.valid)
+    names = options.valid or [n for n in recipe.valid if any(t.name == n for t in tracks)]
+    train, val = split_groups(tracks, options.validation, seed, names)
     if not train:
         raise UnweaveError("no tracks left for training after the validation split")
     if options.valid and not val:
         raise UnweaveError(f"none of the validation tracks {', '.join(options.valid)} is in "
                            "the data")
+    extra = {}
+    if options.extra_vocals:
+        pool = [t for f in options.extra_vocals for t in index_tracks(f, on_skip)
+                if "vocals" in t.stem_names]
+        if not pool:
+            raise UnweaveError(f"{', '.join(options.extra_vocals)}: no track with vocals")
+        extra = {"vocals": pool}
     scored = tuple(recipe.sources.index(s) for s in (recipe.loss_sources or recipe.sources))
     samples = int(round(recipe.segment * recipe.sample_rate))
     examples = MusicExamples(train, recipe.sources, recipe.sample_rate, recipe.audio_channels,
-                             samples, seed, options.remix)
-    losses = SPECTROGRAM_LOSSES if recipe.domain == "spectrogram" else LOSSES
+                             samples, seed, options.remix, extra=extra, extra_p=options.extra_p)
+    losses = MAGNITUDE_LOSSES if recipe.domain == "magnitude" else LOSSES
     task = Task(examples, losses[recipe.loss],
                 lambda model, device: music_score(model, val, scored,
                                                   options.validation_seconds, device),
                 loss_sources=scored if recipe.loss_sources else None, pit=recipe.pit,
                 domain=recipe.domain,
-                info={"data": [str(d) for d in options.data],
+                info={"data": [str(d) for d in folders] + [str(d) for d in
+                                                           options.extra_vocals],
                       "split": {"train": [t.name for t in train],
                                 "validation": [t.name for t in val]}})
     adversary = None
     if options.unpaired:
-        from pathlib import Path
-
         from unweave.nn.train.adversarial import Adversary
 
         folder = Path(options.unpaired)
