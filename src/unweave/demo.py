@@ -2,7 +2,9 @@
 
 - a song (synthesised): karaoke by centre extraction, harmonic/percussive, and the bounds;
 - two microphones, four talkers: DUET;
-- a cocktail party of three talkers in a room, three microphones: ILRMA.
+- a cocktail party of three talkers in a room, three microphones: ILRMA;
+- four stems of a real song (a MUSDB18 excerpt from the shared data) with the bundled network
+  and its oracle bound.
 
 Offline and deterministic. The talkers and rooms come from ``data`` (the shared data folder:
 SiSEC 2011 speech and measured office impulse responses) when it is there; otherwise they are
@@ -138,6 +140,43 @@ def _array_demos(out: Path, data: Path | None) -> list[Section]:
     return [duet, ilrma]
 
 
+def _stems_demo(out: Path, data: Path | None) -> list[Section]:
+    """Four stems of MUSDB18 '80s Rock' (7 s, stereo 44.1 kHz) by the bundled ``stems``
+    network beside the ideal ratio mask; nothing when the song or the model is not here."""
+    from unweave.audio import read_audio
+    from unweave.methods.neural import bundled_path
+
+    folder = data / "musdb18_7s_80s_rock_museval" / "decoded" if data else None
+    model = bundled_path("stems")
+    if folder is None or not (folder / "vocals.flac").exists() or model is None or \
+            not model.exists():
+        return []
+    names = ("vocals", "drums", "bass", "other")
+    stems = {n: read_audio(folder / f"{n}.flac")[0] for n in names}
+    mixture = sum(stems.values())
+    rate = 44100
+    sections = []
+    for method in ("stems", "irm"):
+        extra = {"references": stems} if method == "irm" else {}
+        result = get_method(method)()(mixture, rate, **extra)
+        sub = out / f"{method}_4stems"
+        sub.mkdir()
+        players = [("mixture", write_audio(sub / "mixture.wav", mixture, rate))] \
+            if method == "stems" else []
+        table = [["stem", "SDR (dB)", "mixture's SDR (dB)"]]
+        for n in names:
+            players.append((n, write_audio(sub / f"{n}.wav", result[n], rate)))
+            base = np.nanmedian(framewise_sdr(stems[n], mixture, rate))
+            est = np.nanmedian(framewise_sdr(stems[n], result[n], rate))
+            table.append([n, f"{est:.2f}", f"{base:.2f}"])
+        title = "Four stems of a song: the bundled network" if method == "stems" else \
+            "Four stems: the ideal ratio mask (upper bound)"
+        sections.append(Section(title, players, table, note="MUSDB18 '80s Rock' (7 s, stereo "
+                                "44.1 kHz), a test song: never trained on. "
+                                + get_method(method).reference))
+    return sections
+
+
 def run_demo(out: Path, force: bool = False, quiet: bool = False,
              data: Path | None = None) -> Path:
     """Write the demo into folder ``out``; return the page's path."""
@@ -173,9 +212,11 @@ def run_demo(out: Path, force: bool = False, quiet: bool = False,
                                 note=f"{cls.reference}"))
         if not quiet:
             print(f"demo: {method} done")
-    sections += _array_demos(out, data if data is not None and Path(data).is_dir() else None)
+    data = data if data is not None and Path(data).is_dir() else None
+    sections += _array_demos(out, data)
     if not quiet:
         print("demo: duet and ilrma done")
+    sections += _stems_demo(out, data)
     return write_page(out / "index.html", "unweave demo", sections,
                       intro="SDR: median over 1 s windows of the energy ratio "
                       "(BSS Eval v4 image SDR); higher is better.")

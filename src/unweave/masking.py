@@ -44,15 +44,26 @@ def binary_masks(magnitudes: np.ndarray) -> np.ndarray:
     )
 
 
-def _spatial_model(estimates: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
-    """Power spectral densities ``(S, F, T)`` and spatial covariances ``(S, F, C, C)``.
-
-    ``estimates`` is ``(S, C, F, T)`` complex: the current source images.
-    """
-    psd = np.mean(np.abs(estimates) ** 2, axis=1)
+def _spatial_covariances(estimates: np.ndarray, psd: np.ndarray, eps: float) -> np.ndarray:
+    """Each source's spatial covariance ``(S, F, C, C)``: ``sum_t y y^H / sum_t v``, from
+    source images ``(S, C, F, T)`` and their power spectral densities ``(S, F, T)``."""
     cov = np.einsum("scft,sdft->sfcd", estimates, estimates.conj())
-    cov /= eps + psd.sum(axis=-1)[..., None, None]
-    return psd, cov
+    return cov / (eps + psd.sum(axis=-1))[..., None, None]
+
+
+def _solve(cov: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``cov^{-1} x`` per bin: ``cov`` ``(F, T, C, C)``, ``x`` ``(C, F, T)`` -> ``(C, F, T)``
+    (closed form for one or two channels)."""
+    c = x.shape[0]
+    if c == 1:
+        return x / cov[None, ..., 0, 0]
+    if c == 2:
+        a, b = cov[..., 0, 0], cov[..., 0, 1]
+        cc, d = cov[..., 1, 0], cov[..., 1, 1]
+        det = a * d - b * cc
+        return np.stack([d * x[0] - b * x[1], a * x[1] - cc * x[0]]) / det
+    z = np.linalg.solve(cov, np.moveaxis(x, 0, -1)[..., None])[..., 0]
+    return np.moveaxis(z, -1, 0)
 
 
 def wiener(
@@ -60,14 +71,17 @@ def wiener(
     mixture: np.ndarray,
     iterations: int = 1,
     eps: float = 1e-10,
+    block_frames: int = 256,
 ) -> np.ndarray:
     """Multichannel Wiener filter, refined by expectation-maximisation.
 
-    The local Gaussian model of Duong, Vincent & Gribonval (2010), as in sigsep's ``norbert``:
-    each source image is zero-mean Gaussian with covariance ``v_j(f, t) R_j(f)``. The model is
-    fitted to ``estimates`` (complex STFTs of first source-image estimates, ``(S, C, F, T)``),
-    the sources are re-estimated as ``v_j R_j C_x^{-1} x``, and this repeats ``iterations``
-    times (each pass refits the model on the posterior means).
+    The local Gaussian model of Duong, Vincent & Gribonval (2010), as in sigsep's ``norbert``
+    (Nugraha, Liutkus & Vincent 2016; used by Open-Unmix): each source image is zero-mean
+    Gaussian with covariance ``v_j(f, t) R_j(f)``. The model is fitted to ``estimates``
+    (complex STFTs of first source-image estimates, ``(S, C, F, T)``), the sources are
+    re-estimated as ``v_j R_j C_x^{-1} x``, and this repeats ``iterations`` times (each pass
+    refits the model on the posterior means). The filtering runs ``block_frames`` frames at a
+    time, so memory holds the sources' images and a block of covariances.
 
     Parameters
     ----------
@@ -78,23 +92,26 @@ def wiener(
 
     Returns
     -------
-    (S, C, F, T) complex source image estimates; they sum to the mixture when ``C`` is full rank.
+    (S, C, F, T) complex source image estimates (complex64 for a complex64 mixture); they sum
+    to the mixture when ``C`` is full rank.
     """
     mixture = np.asarray(mixture)
-    dtype = np.complex128
+    dtype = np.complex64 if mixture.dtype == np.complex64 else np.complex128
+    real = np.float32 if dtype == np.complex64 else np.float64
     if not np.iscomplexobj(estimates):
         estimates = estimates * np.exp(1j * np.angle(mixture))
-    scale = max(np.abs(mixture).max(), eps)
+    scale = max(float(np.abs(mixture).max()), eps)
     x = (mixture / scale).astype(dtype)
     y = (np.asarray(estimates) / scale).astype(dtype)
-    n_chan = x.shape[0]
-    eye = np.eye(n_chan, dtype=dtype)
+    n_chan, n_frames = x.shape[0], x.shape[-1]
+    eye = (eps * np.eye(n_chan)).astype(dtype)
     for _ in range(max(iterations, 1)):
-        psd, cov = _spatial_model(y, eps)
-        # Mixture covariance per bin, (F, T, C, C), and each source's share of it.
-        src_cov = psd[..., None, None] * cov[:, :, None]  # (S, F, T, C, C)
-        mix_cov = src_cov.sum(axis=0) + eps * eye
-        inv = np.linalg.inv(mix_cov)
-        gains = src_cov @ inv  # (S, F, T, C, C)
-        y = np.einsum("sftcd,dft->scft", gains, x)
+        psd = np.mean(np.abs(y) ** 2, axis=1).astype(real)  # (S, F, T)
+        cov = _spatial_covariances(y, psd, eps).astype(dtype)  # (S, F, C, C)
+        for t0 in range(0, n_frames, block_frames):
+            t = slice(t0, t0 + block_frames)
+            # The mixture's covariance per bin (F, t, C, C), z = C_x^{-1} x, y_j = v_j R_j z.
+            mix_cov = np.einsum("sft,sfcd->ftcd", psd[:, :, t], cov) + eye
+            z = _solve(mix_cov, x[..., t])
+            y[..., t] = psd[:, None, :, t] * np.einsum("sfcd,dft->scft", cov, z)
     return (y * scale).astype(np.result_type(mixture.dtype, np.complex64))

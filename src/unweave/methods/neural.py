@@ -25,7 +25,7 @@ from unweave.errors import UnweaveError
 from unweave.methods.base import Assumptions, Separation, Separator, register
 
 #: Weights shipped in ``unweave/nn/weights/``, by method.
-BUNDLED = {"unet": "unet_mir1k.pt"}
+BUNDLED = {"unet": "unet_mir1k.pt", "stems": "stems_musdb.pt"}
 
 
 def bundled_path(method: str) -> Path | None:
@@ -53,7 +53,7 @@ class NeuralSeparator(Separator):
         if self.segment_seconds <= 1 or not 1 <= self.batch <= 64:
             raise UnweaveError("need segment_seconds > 1 and 1 <= batch <= 64")
         path = Path(self.model) if self.model else bundled_path(self.name)
-        if path is None or not path.exists():
+        if path is None or not self.model and not path.exists():
             raise UnweaveError(f"no bundled '{self.name}' model in this installation; give a "
                                f"checkpoint as the model option (train one with 'unweave train "
                                f"{self.name}')")
@@ -70,10 +70,14 @@ class NeuralSeparator(Separator):
         """The names of what this network separates, from its checkpoint."""
         return self._network.sources
 
+    def network(self):
+        """What runs on each segment: the model (a post-filter may wrap it)."""
+        return self._network
+
     def separate(self, mixture, sample_rate, **inputs):
         from unweave.nn.apply import apply_model
 
-        network = self._network
+        network = self.network()
         low = resample(mixture.astype(np.float32), sample_rate, network.sample_rate)
         estimates = apply_model(network, low, self.segment_seconds, 1.0, self.batch,
                                 self._device)
@@ -119,3 +123,45 @@ class DRNNSeparator(NeuralSeparator):
     summary = "DRNN singing-voice separator with a joint mask layer (trained network)"
     reference = "Huang, Kim, Hasegawa-Johnson & Smaragdis, IEEE/ACM TASLP 23(12), 2015"
     assumptions = Assumptions(content="music with singing", needs_training=True)
+
+
+@register
+@dataclass
+class StemsSeparator(NeuralSeparator):
+    """Four stems (vocals, drums, bass, other) from a network trained on MUSDB18 (Open-Unmix
+    family, Stöter et al. 2019), refined by a multichannel Wiener filter (Nugraha et al. 2016)
+    with ``wiener_iterations`` EM passes (0: the network's masks alone). ``two_stems`` names a
+    stem to keep; the rest is summed into ``no_<stem>`` (as Demucs' ``--two-stems``).
+
+    >>> StemsSeparator()(song, 44100).names   # doctest: +SKIP
+    ['vocals', 'drums', 'bass', 'other']
+    """
+
+    two_stems: str = ""
+    wiener_iterations: int = 1
+
+    name = "stems"
+    summary = "four stems: vocals, drums, bass, other (trained network + Wiener filter)"
+    reference = "Stöter et al., JOSS 2019 (Open-Unmix); Nugraha et al., TASLP 2016"
+    assumptions = Assumptions(content="music (stereo or mono)", needs_training=True)
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not 0 <= self.wiener_iterations <= 10:
+            raise UnweaveError("need 0 <= wiener_iterations <= 10")
+        if self.two_stems and self.two_stems not in self.sources:
+            raise UnweaveError(f"two_stems must be one of {', '.join(self.sources)} (got "
+                               f"{self.two_stems!r})")
+
+    def network(self):
+        from unweave.nn.postfilter import WienerFiltered
+
+        return WienerFiltered(self._network, self.wiener_iterations)
+
+    def separate(self, mixture, sample_rate, **inputs):
+        result = super().separate(mixture, sample_rate, **inputs)
+        if not self.two_stems:
+            return result
+        keep = result.sources[self.two_stems]
+        rest = np.sum([v for k, v in result.sources.items() if k != self.two_stems], axis=0)
+        return Separation({self.two_stems: keep, f"no_{self.two_stems}": rest}, sample_rate)

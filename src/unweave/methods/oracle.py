@@ -121,3 +121,22 @@ class MixtureBaseline(Separator):
         names = list(references) if references else [f"source_{i + 1}"
                                                      for i in range(self.n_sources)]
         return Separation({n: mixture.copy() for n in names}, sample_rate)
+
+
+@register
+@dataclass
+class MixtureGainOracle(Separator):
+    """Each source estimated as the mixture times that source's least-squares gain
+    ``<x, s_j> / <x, x>`` (one number per source, from the true sources): how much of a score
+    trivial scaling buys under a metric that is not scale-invariant (BSS Eval v4 SDR)."""
+
+    name = "mixture-gain"
+    summary = "mixture x each source's least-squares gain (oracle of trivial scaling)"
+    reference = "baseline for BSS Eval v4, which is not scale-invariant (issue 13)"
+    assumptions = ORACLE
+
+    def separate(self, mixture, sample_rate, references=None, **inputs):
+        x = mixture.astype(np.float64)
+        power = max(float(np.sum(x * x)), np.finfo(float).tiny)
+        return Separation({n: (x * (np.sum(x * r) / power)).astype(mixture.dtype)
+                           for n, r in references.items()}, sample_rate)

@@ -1,0 +1,171 @@
+"""Four stems on the MUSDB18 7-s test set (issue 13): every estimate through `unweave separate`
+and scored by `unweave evaluate` (BSS Eval v4 image SDR, median over 1 s windows per track, then
+mean and median over the 50 tracks); then speed and memory of the command on long songs.
+
+Run: .venv/bin/python benchmarks/bench_stems.py ~/corpora/musdb18-7s [MODEL]
+(MODEL: a stems checkpoint; default the bundled one). About 25 minutes on 2 cores. The test
+set is only evaluated here: nothing was trained, selected or tuned on it.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from common import machine
+
+STEMS = ("vocals", "drums", "bass", "other")
+UNWEAVE = [sys.executable, "-m", "unweave"]
+
+
+def _run(*args: str) -> str:
+    return subprocess.run([*UNWEAVE, *map(str, args)], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def _oracle(method: str, test: Path, out: Path) -> None:
+    """Estimates of an oracle for every test track, written as the command would."""
+    from unweave.audio import read_stems, write_audio
+    from unweave.methods import get_method
+
+    for song in sorted(test.glob("*.stem.mp4")):
+        streams, rate = read_stems(song)
+        mixture = streams.pop("mixture")
+        refs = {n: streams[n] for n in STEMS}
+        result = get_method(method)()(mixture, rate, references=refs)
+        folder = out / song.name[: -len(".stem.mp4")]
+        folder.mkdir(parents=True)
+        for n in STEMS:
+            write_audio(folder / f"{n}.wav", result[n], rate)
+
+
+def _scores(test: Path, estimates: Path, tmp: Path) -> dict[str, list[float]]:
+    """Per stem, each track's median over windows, from `unweave evaluate --csv`."""
+    table = tmp / f"{estimates.name}.csv"
+    _run("evaluate", "--reference", test, "--estimate", estimates, "--csv", table, "-q",
+         "--force")
+    per: dict[tuple[str, str], list[float]] = {}
+    with open(table) as f:
+        for row in csv.DictReader(f):
+            if row["metric"] == "SDR":
+                per.setdefault((row["track"], row["target"]), []).append(float(row["score"]))
+    out: dict[str, list[float]] = {s: [] for s in STEMS}
+    for (_, target), values in sorted(per.items()):
+        if target in out:
+            finite = [v for v in values if np.isfinite(v)]
+            if finite:
+                out[target].append(float(np.median(finite)))
+    return out
+
+
+def quality_table(test: Path, model: str | None, tmp: Path) -> list[str]:
+    model_flags = ["--model", model] if model else []
+    runs: dict[str, dict[str, list[float]]] = {}
+    seconds = {}
+    for label, flags in (("stems, Wiener 1 iteration", ["--wiener-iterations", "1"]),
+                         ("stems, masks only", ["--wiener-iterations", "0"]),
+                         ("stems, Wiener 2 iterations", ["--wiener-iterations", "2"])):
+        out = tmp / label.replace(" ", "_").replace(",", "")
+        start = time.perf_counter()
+        _run("separate", test, "-m", "stems", *model_flags, *flags, "-o", out, "-q")
+        seconds[label] = time.perf_counter() - start
+        runs[label] = _scores(test, out, tmp)
+    hpss, unet = tmp / "hpss", tmp / "unet"
+    _run("separate", test, "-m", "hpss", "-o", hpss, "-q")
+    for track in hpss.iterdir():
+        if track.is_dir() and not track.name.startswith("."):
+            (track / "percussive.wav").rename(track / "drums.wav")
+            (track / "harmonic.wav").unlink()
+    runs["hpss (percussive as drums)"] = _scores(test, hpss, tmp)
+    _run("separate", test, "-m", "unet", "-o", unet, "-q")
+    for track in unet.iterdir():
+        if track.is_dir() and not track.name.startswith("."):
+            (track / "accompaniment.wav").unlink()
+    runs["unet (bundled; vocals)"] = _scores(test, unet, tmp)
+    for method, label in (("mixture", "mixture (lower bound)"),
+                          ("mixture-gain", "mixture x least-squares gain (oracle)"),
+                          ("irm", "ideal ratio mask (oracle)")):
+        out = tmp / method
+        _oracle(method, test, out)
+        runs[label] = _scores(test, out, tmp)
+    n = len(list(test.glob("*.stem.mp4")))
+    lines = [f"MUSDB18 7-s test set, {n} tracks; SDR (dB): BSS Eval v4, median over 1 s windows "
+             "per track; mean over tracks (median in brackets)", "",
+             "| method | vocals | drums | bass | other | mean of stems |",
+             "|---|---|---|---|---|---|"]
+    for label, per in runs.items():
+        cells, means = [], []
+        for s in STEMS:
+            if per[s]:
+                cells.append(f"{np.mean(per[s]):.2f} ({np.median(per[s]):.2f})")
+                means.append(np.mean(per[s]))
+            else:
+                cells.append("-")
+        avg = f"{np.mean(means):.2f}" if len(means) == 4 else "-"
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {avg} |")
+    lines += ["", "Seconds for the whole test set through `unweave separate` (50 x 7 s = "
+              f"{n * 7 / 60:.1f} min of audio, one process): " +
+              ", ".join(f"{k}: {v:.0f} s" for k, v in seconds.items())]
+    return lines
+
+
+SPEED = """
+import sys, time
+from unweave.cli import main
+start = time.perf_counter()
+code = main(["separate", sys.argv[1], "-m", "stems", *sys.argv[3:], "-o", sys.argv[2], "-q"])
+print(code, time.perf_counter() - start)
+"""
+
+
+def speed_table(model: str | None, tmp: Path) -> list[str]:
+    import soundfile as sf
+
+    lines = ["`unweave separate song.wav -m stems` on 2 CPU cores: stereo 44.1 kHz float WAV "
+             "(a real song looped: MUSDB 80s Rock when present, else noise), Wiener 1 "
+             "iteration; peak memory from `/usr/bin/time -f %M`", "",
+             "| song length | seconds | real-time factor | peak memory (MiB) |",
+             "|---|---|---|---|"]
+    from common import DATA
+
+    rock = DATA / "musdb18_7s_80s_rock_museval" / "decoded" / "mixture.flac"
+    base = sf.read(rock, dtype="float32")[0] if rock.exists() else \
+        (0.1 * np.random.default_rng(0).standard_normal((44100 * 7, 2))).astype(np.float32)
+    flags = ["--model", model] if model else []
+    for minutes in (3, 10):
+        song = tmp / f"song{minutes}.wav"
+        n = minutes * 60 * 44100
+        with sf.SoundFile(str(song), "w", 44100, 2, "FLOAT") as f:
+            written = 0
+            while written < n:
+                block = base[: n - written]
+                f.write(block)
+                written += len(block)
+        proc = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, "-c", SPEED,
+                               str(song), str(tmp / f"speed{minutes}"), *flags],
+                              capture_output=True, text=True, check=True)
+        code, seconds = proc.stdout.split()
+        peak = int(proc.stderr.strip().splitlines()[-1]) / 1024
+        lines.append(f"| {minutes} min | {float(seconds):.1f} | "
+                     f"{float(seconds) / (minutes * 60):.3f} | {peak:.0f} |")
+    return lines
+
+
+def main(corpus: str, model: str | None = None) -> list[str]:
+    test = Path(corpus).expanduser() / "test"
+    with tempfile.TemporaryDirectory() as tmp:
+        lines = [f"Machine: {machine()}", ""] + quality_table(test, model, Path(tmp))
+        shutil.rmtree(Path(tmp), ignore_errors=True)
+        Path(tmp).mkdir(exist_ok=True)
+        lines += [""] + speed_table(model, Path(tmp))
+    return lines
+
+
+if __name__ == "__main__":
+    print("\n".join(main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)))

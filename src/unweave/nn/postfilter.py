@@ -1,0 +1,43 @@
+"""A multichannel Wiener filter after a mask network, apart from the model (as Open-Unmix
+applies ``norbert``; Nugraha, Liutkus & Vincent, "Multichannel audio source separation with deep
+neural networks", IEEE/ACM TASLP 24(9), 2016).
+
+:class:`WienerFiltered` wraps a :class:`~unweave.nn.models.spectral_mask.MaskModel`: the
+model's masked spectrograms start the expectation-maximisation of
+:func:`unweave.masking.wiener` (``iterations`` passes), and the refined source images go
+through the inverse STFT. It takes and returns what the model does, so
+:func:`unweave.nn.apply.apply_model` runs it in segments like any model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from unweave.errors import UnweaveError
+from unweave.masking import wiener
+
+
+class WienerFiltered(torch.nn.Module):
+    def __init__(self, model, iterations: int = 1):
+        super().__init__()
+        if not hasattr(model, "masks") or not hasattr(model, "stft"):
+            raise UnweaveError(f"model '{model.name}' gives no masks for a Wiener filter to "
+                               "refine")
+        if iterations < 0:
+            raise UnweaveError(f"Wiener iterations must be >= 0 (got {iterations})")
+        self.model, self.iterations = model, int(iterations)
+        self.name, self.sources = model.name, model.sources
+        self.sample_rate, self.audio_channels = model.sample_rate, model.audio_channels
+        self.residual = model.residual
+
+    def forward(self, mixture: torch.Tensor) -> torch.Tensor:
+        if self.iterations == 0:
+            return self.model(mixture)
+        spec = self.model.stft(mixture)  # (B, C, F, T)
+        estimates = (spec[:, None] * self.model.masks(spec).float()).cpu().numpy()
+        mix = spec.cpu().numpy()
+        refined = np.stack([wiener(e, m, self.iterations) for e, m in zip(estimates, mix)])
+        out = self.model.stft.inverse(torch.from_numpy(refined).to(spec.device),
+                                      mixture.shape[-1])
+        return out.to(mixture.dtype)

@@ -1,0 +1,161 @@
+"""Four stems: a tiny random-weight model through every flag of `separate -m stems` (offline),
+the Wiener post-filter, a short `train stems` run that lowers the loss on MUSDB-style folders
+(train/ only, never test/), and the errors."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+torch = pytest.importorskip("torch")
+
+from unweave.cli import main  # noqa: E402
+from unweave.masking import wiener  # noqa: E402
+from unweave.methods import get_method  # noqa: E402
+from unweave.nn import checkpoint  # noqa: E402
+from unweave.nn.models import build  # noqa: E402
+
+STEMS = ["vocals", "drums", "bass", "other"]
+
+
+@pytest.fixture(scope="module")
+def tiny_stems(tmp_path_factory):
+    path = tmp_path_factory.mktemp("m") / "stems.pt"
+    torch.manual_seed(0)
+    checkpoint.save(path, checkpoint.make(build("umx", {"hidden": 16, "layers": 1}), "stems",
+                                          {}))
+    return path
+
+
+def _song(path, seconds=3.0, rate=44100, channels=2):
+    rng = np.random.default_rng(1)
+    sf.write(path, 0.1 * rng.standard_normal((int(seconds * rate), channels)), rate)
+    return path
+
+
+def test_every_flag_with_a_tiny_model(tmp_path, tiny_stems, capsys):
+    song = _song(tmp_path / "song.wav")
+    runs = {
+        "default": [],
+        "masks": ["--wiener-iterations", "0"],
+        "wiener2": ["--wiener-iterations", "2", "--segment-seconds", "2", "--batch", "2"],
+        "two": ["--two-stems", "vocals"],
+        "twodrums": ["--two-stems", "drums", "--device", "cpu"],
+    }
+    for label, flags in runs.items():
+        out = tmp_path / label
+        assert main(["separate", str(song), "-m", "stems", "--model", str(tiny_stems), "-o",
+                     str(out), "-q", *flags]) == 0, capsys.readouterr().err
+        names = sorted(p.stem for p in (out / "song").iterdir())
+        expected = {"two": ["no_vocals", "vocals"], "twodrums": ["drums", "no_drums"]}.get(
+            label, sorted(STEMS))
+        assert names == expected, label
+        audio, rate = sf.read(out / "song" / f"{names[0]}.wav")
+        assert rate == 44100 and audio.shape == (132300, 2)
+    # Mono in, mono out; any rate.
+    mono = _song(tmp_path / "mono.wav", rate=22050, channels=1)
+    assert main(["separate", str(mono), "-m", "stems", "--model", str(tiny_stems), "-o",
+                 str(tmp_path / "m"), "-q"]) == 0
+    audio, rate = sf.read(tmp_path / "m" / "mono" / "bass.wav")
+    assert rate == 22050 and audio.shape == (66150,)
+
+
+def test_stems_errors_are_one_line(tmp_path, tiny_stems, capsys):
+    song = _song(tmp_path / "song.wav", seconds=1)
+    unet = tmp_path / "unet.pt"
+    checkpoint.save(unet, checkpoint.make(build("unet", {"channels": [4, 8]}), "unet", {}))
+    cases = [
+        (["--model", str(unet)], "trained by 'unweave train unet', not one for 'stems'"),
+        (["--model", str(tiny_stems), "--two-stems", "piano"], "two_stems must be one of"),
+        (["--model", str(tiny_stems), "--wiener-iterations", "-1"], "wiener_iterations"),
+        (["--model", str(tmp_path / "none.pt")], "no such model file"),
+    ]
+    for flags, expected in cases:
+        assert main(["separate", str(song), "-m", "stems", "-o", str(tmp_path / "o"),
+                     *flags]) == 2
+        err = capsys.readouterr().err
+        assert expected in err and len(err.strip().splitlines()) == 1, (flags, err)
+
+
+def test_wiener_filter_refines_masks_toward_the_sources():
+    """Sources each panned by a fixed gain per channel, rough magnitude estimates (the true
+    ones, smeared): the spatial model of the EM passes moves the estimates toward the true
+    images, above the soft masks they start from; blocked and whole filtering agree; the
+    images add up to the mixture; one, two and three channels."""
+    rng = np.random.default_rng(0)
+    for channels in (1, 2, 3):
+        signals = (rng.standard_normal((3, 65, 200)) + 1j * rng.standard_normal((3, 65, 200))
+                   ) * rng.uniform(0.1, 1, (3, 65, 1))
+        panning = rng.uniform(0.2, 1.0, (3, channels, 1, 1))
+        images = panning * signals[:, None]
+        mixture = images.sum(0)
+        rough = np.abs(images) * rng.uniform(0.5, 1.5, (3, 1, 65, 200))
+        masks_only = rough**2 / np.sum(rough**2, axis=0) * mixture
+
+        def sdr(est):
+            return 10 * np.log10(np.sum(np.abs(images) ** 2) / np.sum(np.abs(images - est) ** 2))
+
+        one, two = wiener(rough, mixture, iterations=1), wiener(rough, mixture, iterations=2)
+        if channels > 1:
+            assert sdr(one) > sdr(masks_only) + 1, (channels, sdr(one), sdr(masks_only))
+            assert sdr(two) > sdr(one), (channels, sdr(two), sdr(one))
+        np.testing.assert_allclose(wiener(rough, mixture, 2, block_frames=17), two, atol=1e-10)
+        np.testing.assert_allclose(one.sum(0), mixture, atol=1e-6)
+
+
+def test_mixture_gain_oracle_is_the_least_squares_scaling():
+    rng = np.random.default_rng(3)
+    refs = {"a": rng.standard_normal((2, 4000)), "b": 0.3 * rng.standard_normal((2, 4000))}
+    mixture = (refs["a"] + refs["b"]).astype(np.float32)
+    out = get_method("mixture-gain")()(mixture, 8000, references=refs)
+    for name, ref in refs.items():
+        gain = np.sum(out[name] * mixture) / np.sum(mixture**2)
+        best = np.sum(ref * mixture) / np.sum(mixture**2)
+        assert gain == pytest.approx(best, rel=1e-5)
+
+
+def _musdb_like(folder, tracks=4, seconds=3.0, rate=22050):
+    """train/<track>/{vocals,drums,bass,other,mixture}.wav (structured, so a network can learn)
+    and a test/ track that must never be read."""
+    t = np.arange(int(seconds * rate)) / rate
+    for part, n in (("train", tracks), ("test", 1)):
+        for i in range(n):
+            d = folder / part / f"{part} track {i}"
+            d.mkdir(parents=True)
+            rng = np.random.default_rng(i)
+            stems = {"vocals": 0.3 * np.sin(2 * np.pi * (300 + 30 * i) * t),
+                     "bass": 0.3 * np.sin(2 * np.pi * (55 + 5 * i) * t),
+                     "drums": 0.3 * rng.standard_normal(t.size) * (np.sin(2 * np.pi * 4 * t)
+                                                                   > 0.9),
+                     "other": 0.05 * rng.standard_normal(t.size)}
+            for name, x in stems.items():
+                sf.write(d / f"{name}.wav", np.stack([x, 0.8 * x], 1), rate, subtype="FLOAT")
+            sf.write(d / "mixture.wav", sum(np.stack([x, 0.8 * x], 1) for x in stems.values()),
+                     rate, subtype="FLOAT")
+    return folder
+
+
+def test_short_training_lowers_the_loss_and_reads_train_only(tmp_path, capsys):
+    data = _musdb_like(tmp_path / "musdb")
+    out = tmp_path / "stems.pt"
+    assert main(["train", "stems", "--data", str(data), "--epochs", "3", "--steps", "8",
+                 "--batch", "4", "--segment", "1", "--hidden", "32", "--layers", "1",
+                 "--n-fft", "1024", "--hop", "256", "--lr", "3e-3", "--validation", "0.25",
+                 "-q", "--out", str(out)]) == 0, capsys.readouterr().err
+    info = checkpoint.load(out)
+    history, split = info["training"]["history"], info["training"]["split"]
+    assert history["loss"][-1] < history["loss"][0]
+    assert not any(name.startswith("test") for name in split["train"] + split["validation"])
+    assert info["training"]["data"] == [str(data / "train")]
+    assert info["model_args"]["sources"] == STEMS and info["recipe"] == "stems"
+    assert main(["separate", str(data / "train" / "train track 0" / "mixture.wav"), "-m",
+                 "stems", "--model", str(out), "-o", str(tmp_path / "sep"), "-q"]) == 0
+
+
+def test_a_folder_without_stems_is_one_line(tmp_path, capsys):
+    folder = tmp_path / "pairs"
+    folder.mkdir()
+    sf.write(folder / "singer_1.wav", np.zeros((16000, 2)), 16000)
+    assert main(["train", "stems", "--data", str(folder), "--out", str(tmp_path / "m.pt")]) == 2
+    err = capsys.readouterr().err
+    assert "no track has the sources vocals, drums, bass, other" in err
+    assert len(err.strip().splitlines()) == 1
