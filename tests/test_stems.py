@@ -91,7 +91,7 @@ def test_wiener_filter_refines_masks_toward_the_sources():
         rough = np.abs(images) * rng.uniform(0.5, 1.5, (3, 1, 65, 200))
         masks_only = rough**2 / np.sum(rough**2, axis=0) * mixture
 
-        def sdr(est):
+        def sdr(est, images=images):
             return 10 * np.log10(np.sum(np.abs(images) ** 2) / np.sum(np.abs(images - est) ** 2))
 
         one, two = wiener(rough, mixture, iterations=1), wiener(rough, mixture, iterations=2)
@@ -159,3 +159,27 @@ def test_a_folder_without_stems_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "no track has the sources vocals, drums, bass, other" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_report_shows_the_four_stems(tmp_path, tiny_stems, capsys):
+    song = _song(tmp_path / "song.wav", seconds=2)
+    out = tmp_path / "out"
+    assert main(["separate", str(song), "-m", "stems", "--model", str(tiny_stems), "-o",
+                 str(out), "-q"]) == 0
+    assert main(["report", str(out)]) == 0
+    page = (out / "report" / "song.html").read_text()
+    for stem in STEMS:
+        assert f"{stem}.wav" in page
+
+
+def test_demo_has_a_four_stem_section_when_the_model_is_bundled(tmp_path, capsys):
+    from conftest import DATA
+
+    from unweave.methods.neural import bundled_path
+
+    if not bundled_path("stems").exists() or not (DATA / "musdb18_7s_80s_rock_museval").is_dir():
+        pytest.skip("no bundled stems model or no shared MUSDB excerpt")
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--data", str(DATA), "-q"]) == 0
+    page = (tmp_path / "demo" / "index.html").read_text()
+    assert "Four stems of a song: the bundled network" in page
+    assert all((tmp_path / "demo" / "stems_4stems" / f"{s}.wav").exists() for s in STEMS)
