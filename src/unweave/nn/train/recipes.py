@@ -69,7 +69,9 @@ RECIPES = {r.name: r for r in (
     Recipe("drnn", "drnn", "DRNN singing voice: vocals / accompaniment from paired music",
            "music", ("vocals", "accompaniment"), 16000, 1, "magnitude_l1", ("vocals",),
            domain="magnitude", clip_grad=1.0),
-    Recipe("stems", "umx", "four stems: vocals, drums, bass and other from MUSDB18-style "
+    # The network chosen by benchmarks/bench_stems_arch.py (docs/benchmarks.md): a multi-target
+    # U-Net scored 3.91 dB on MUSDB's validation tracks where Open-Unmix scored 3.28.
+    Recipe("stems", "mtunet", "four stems: vocals, drums, bass and other from MUSDB18-style "
            "tracks", "music", STEMS, 44100, 2, "magnitude_l1", domain="magnitude",
            segment=3.0, epochs=100, steps=200, batch=8, clip_grad=5.0, remix=0.75,
            valid=MUSDB_VALIDATION),
