@@ -128,9 +128,10 @@ class DRNNSeparator(NeuralSeparator):
 @register
 @dataclass
 class StemsSeparator(NeuralSeparator):
-    """Four stems (vocals, drums, bass, other) from a network trained on MUSDB18 (Open-Unmix
-    family, Stöter et al. 2019), refined by a multichannel Wiener filter (Nugraha et al. 2016)
-    with ``wiener_iterations`` EM passes (0: the network's masks alone). ``two_stems`` names a
+    """Four stems (vocals, drums, bass, other) from a multi-target U-Net trained on MUSDB18
+    (Jansson et al. 2017; chosen over Open-Unmix, Stöter et al. 2019, by a validation
+    benchmark), refined by a multichannel Wiener filter (Nugraha et al. 2016) with
+    ``wiener_iterations`` EM passes (0: the network's masks alone). ``two_stems`` names a
     stem to keep; the rest is summed into ``no_<stem>`` (as Demucs' ``--two-stems``).
 
     >>> StemsSeparator()(song, 44100).names   # doctest: +SKIP
@@ -141,8 +142,8 @@ class StemsSeparator(NeuralSeparator):
     wiener_iterations: int = 1
 
     name = "stems"
-    summary = "four stems: vocals, drums, bass, other (trained network + Wiener filter)"
-    reference = "Stöter et al., JOSS 2019 (Open-Unmix); Nugraha et al., TASLP 2016"
+    summary = "four stems: vocals, drums, bass, other (trained U-Net + Wiener filter)"
+    reference = "Jansson et al., ISMIR 2017 (U-Net); Nugraha et al., IEEE/ACM TASLP 2016"
     assumptions = Assumptions(content="music (stereo or mono)", needs_training=True)
 
     def __post_init__(self):
