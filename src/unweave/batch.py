@@ -345,6 +345,17 @@ def _naming(path: Path) -> Iterator[None]:
 def _separate_into(path: Path, out_dir: Path, track: str, separator: Separator,
                    args: Settings, on_chunk: Callable[[int, int], None] | None) -> list[Path]:
     reference = Path(args.reference) if args.reference else None
+    if getattr(separator, "causal", False):
+        # A causal network carries its state through the whole file, block by block: the
+        # same samples as 'unweave stream', in bounded memory, with no chunk seams.
+        from unweave.live import stream_file
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        sources = list(separator.sources)
+        targets = {s: out_dir / f"{n}.{args.format}"
+                   for s, n in zip(sources, output_names(sources))}
+        with _naming(path):
+            return stream_file(separator.streamer, path, targets, 1.0, args.bits, args.force)
     if not separator.assumptions.needs_references and reference is None:
         blocks = open_blocks(path)
         if blocks is not None:

@@ -153,13 +153,79 @@ def cmd_separate(args) -> int:
     return 0
 
 
+# --- stream -----------------------------------------------------------------------------------
+
+def cmd_stream(args) -> int:
+    from unweave import live
+
+    cls = get_method(args.method)
+    separator = cls(**method_options(args))
+    if not getattr(separator, "causal", False):
+        raise UnweaveError(f"method '{cls.name}' cannot stream: it is not causal (use "
+                           "'unweave separate')")
+    source = args.source or separator.sources[0]
+    if source not in separator.sources:
+        raise UnweaveError(f"--source {source}: the model gives {', '.join(separator.sources)}")
+    if not 1 <= args.block_ms <= 1000:
+        raise UnweaveError("--block-ms must be between 1 and 1000")
+    out_pipe = args.output == "-"
+    if not out_pipe:
+        target = Path(args.output)
+        if target.exists() and not args.force:
+            raise UnweaveError(f"{target}: exists (use --force to overwrite)")
+        if target.suffix.lower() not in (".wav", ".flac"):
+            raise UnweaveError(f"{target}: write a .wav or .flac file (or '-' for raw PCM)")
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    if args.input == "-":
+        rate, channels = live.check_pipe_format(args.rate, args.channels)
+        blocks = live.pipe_blocks(stdin, channels, max(1, int(args.block_ms * rate / 1000)))
+        closer = None
+    else:
+        if args.rate is not None or args.channels is not None:
+            raise UnweaveError("--rate and --channels are for raw PCM on a pipe (IN '-'); a "
+                               "file says its own")
+        blocks = live.FileInput(Path(args.input), args.block_ms / 1000)
+        rate, channels, closer = blocks.sample_rate, blocks.channels, blocks
+    try:
+        streamer = separator.streamer(rate, channels)
+        if out_pipe:
+            sink = live.PipeWriter(stdout)
+            try:
+                live.run(streamer, blocks, {source: sink})
+            except BrokenPipeError:
+                _silence_stdout()
+                raise UnweaveError("the output pipe was closed before the end") from None
+            return 0
+        from unweave.audio import AudioWriter
+
+        bits = 32 if target.suffix.lower() == ".wav" else 24
+        with AudioWriter(target, rate, channels, bits=bits, overwrite=args.force) as writer:
+            live.run(streamer, blocks, {source: writer})
+        if not args.quiet:
+            print(f"written: {target}", file=sys.stderr)
+        return 0
+    finally:
+        if closer is not None:
+            closer.close()
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, send stdout to /dev/null so Python's exit flush stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 # --- evaluate ---------------------------------------------------------------------------------
 
 def cmd_evaluate(args) -> int:
     from unweave.atomic import write_text
     from unweave.evaluation import evaluate_pair, find_tracks
-    from unweave.metrics.results import format_table, summarize, to_csv, to_json
+    from unweave.metrics.results import format_table, parse_metrics, summarize, to_csv, to_json
 
+    parse_metrics(args.metric)  # a bad name is one line before any work
     pairs = find_tracks(Path(args.reference), Path(args.estimate))
     for target in (args.json, args.csv):
         if target and Path(target).exists() and not args.force:
@@ -265,7 +331,7 @@ def _train_network(args) -> int:
 
     from unweave.nn.models import build
     from unweave.nn.train.loop import TrainConfig, best_path, train
-    from unweave.nn.train.recipes import MusicData, get_recipe, music_task
+    from unweave.nn.train.recipes import get_recipe, music_task, speech_task
 
     recipe = get_recipe(args.trainer)
     out = Path(args.out)
@@ -278,34 +344,31 @@ def _train_network(args) -> int:
     if not 0.05 <= args.segment <= 600 or not 0 < args.lr <= 1 or args.clip_grad < 0:
         raise UnweaveError("need 0.05 <= --segment <= 600 seconds, 0 < --lr <= 1 and "
                            "--clip-grad >= 0")
-    if not 0 <= args.validation < 1 or not 0 <= args.remix <= 1:
-        raise UnweaveError("--validation must be in [0, 1) and --remix in [0, 1]")
     model_args = {"sources": list(recipe.sources), "sample_rate": recipe.sample_rate,
                   "audio_channels": recipe.audio_channels, **recipe.model_args,
                   **{k[6:]: v for k, v in vars(args).items() if k.startswith("model_")}}
     torch.manual_seed(args.seed)
     model = build(recipe.model, model_args)
     main_rank = os.environ.get("RANK", "0") == "0"
-    if not 0 <= args.extra_p <= 1:
-        raise UnweaveError("--extra-p must be in [0, 1]")
-    options = MusicData(args.data, validation=args.validation, valid=_names(args.valid),
-                        remix=args.remix, validation_seconds=args.validation_seconds,
-                        extra_vocals=args.extra_vocals or [], extra_p=args.extra_p,
-                        unpaired=args.unpaired, adversarial=args.adversarial)
     from dataclasses import replace
 
     recipe = replace(recipe, segment=args.segment)
-    task, adversary = music_task(recipe, options, args.seed, _skipped,
-                                 progress=main_rank and not args.quiet)
+    if recipe.data == "music":
+        task, adversary = music_task(recipe, _music_options(args), args.seed, _skipped,
+                                     progress=main_rank and not args.quiet)
+    else:
+        task, adversary = speech_task(recipe, _speech_options(args), args.seed, _skipped,
+                                      progress=main_rank and not args.quiet)
     task.info["command"] = "unweave " + shlex.join(args.argv)
     config = TrainConfig(args.epochs, args.steps, args.batch, args.lr, args.weight_decay,
                          args.clip_grad, args.scheduler, args.patience, args.seed, args.device,
                          args.workers, args.checkpoint_every, not args.no_amp,
                          args.max_minutes)
     split = task.info["split"]
+    unit = "tracks" if recipe.data == "music" else "speakers"
     if main_rank and not args.quiet:
         print(f"training {recipe.name} ({sum(p.numel() for p in model.parameters()):,} "
-              f"parameters) on {len(split['train'])} tracks, validating on "
+              f"parameters) on {len(split['train'])} {unit}, validating on "
               f"{len(split['validation'])}", file=sys.stderr)
     history = train(model, task, config, out, recipe.name, resume=args.resume,
                     adversary=adversary, progress=not args.quiet)
@@ -314,6 +377,34 @@ def _train_network(args) -> int:
         print(f"{out}: loss {history['loss'][-1]:.4f}, validation {history['validation'][-1]:.2f}"
               f" (best {best:.2f}: {best_path(out)})")
     return 0
+
+
+def _music_options(args):
+    from unweave.nn.train.recipes import MusicData
+
+    if not 0 <= args.validation < 1 or not 0 <= args.remix <= 1 or not 0 <= args.extra_p <= 1:
+        raise UnweaveError("--validation must be in [0, 1), --remix and --extra-p in [0, 1]")
+    return MusicData(args.data, validation=args.validation, valid=_names(args.valid),
+                     remix=args.remix, validation_seconds=args.validation_seconds,
+                     extra_vocals=args.extra_vocals or [], extra_p=args.extra_p,
+                     unpaired=args.unpaired, adversarial=args.adversarial)
+
+
+def _speech_options(args):
+    from unweave.nn.train.recipes import SpeechData
+
+    try:
+        low, high = (float(v) for v in args.snr.split(","))
+    except ValueError:
+        raise UnweaveError(f"--snr {args.snr!r}: give LOW,HIGH in dB, e.g. -5,20") from None
+    if not -30 <= low <= high <= 60 or not math.isfinite(low + high):
+        raise UnweaveError("--snr needs -30 <= LOW <= HIGH <= 60")
+    if not 0 < args.validation < 1 or not 0 <= args.reverb <= 1 or \
+            not 1 <= args.validation_examples <= 10_000:
+        raise UnweaveError("--validation must be in (0, 1), --reverb in [0, 1], "
+                           "--validation-examples in 1..10000")
+    return SpeechData(args.speech, args.noise, args.music, args.rirs, args.exclude,
+                      args.validation, (low, high), args.reverb, args.validation_examples)
 
 
 def _names(text: str | None) -> list[str]:
@@ -342,6 +433,12 @@ def cmd_methods(args) -> int:
         print(f"{cls.name}: {cls.summary}\n  reference: {cls.reference}")
         a = cls.assumptions
         print(f"  channels: {a.channels_text()}  content: {a.content}  mixing: {a.mixing}")
+        if hasattr(cls, "describe"):
+            try:
+                for line in cls().describe():
+                    print(f"  {line}")
+            except UnweaveError as exc:  # no bundled model here: still list the options
+                print(f"  model: {exc}")
         print("  options:")
         for f in cls.options():
             print(f"    --{f.name.replace('_', '-'):<16} {f.type!s:<6} default {f.default!r}")
@@ -417,27 +514,10 @@ def _add_network_flags(p: argparse.ArgumentParser, recipe) -> None:
     from unweave.nn.models import MODELS
     from unweave.nn.train.loop import SCHEDULERS
 
-    g = p.add_argument_group("data (tracks with stems: stem folders, MUSDB18 .stem.mp4, "
-                             "MUSDB18-HQ, MIR-1K stereo pairs; a folder with train/ gives "
-                             "train/ only)")
-    g.add_argument("--data", nargs="+", required=True, help="data folders")
-    g.add_argument("--validation", type=finite_float, default=0.15,
-                   help="share of groups (songs, singers) held out for validation"
-                   + (" when the data has none of the recipe's validation tracks"
-                      if recipe.valid else ""))
-    g.add_argument("--valid", help="hold out these tracks instead (comma-separated names)")
-    g.add_argument("--validation-seconds", type=finite_float, default=10.0,
-                   help="seconds of each validation track scored")
-    g.add_argument("--remix", type=finite_float, default=recipe.remix,
-                   help="chance that a source comes from another track")
-    g.add_argument("--extra-vocals", nargs="+", help="more vocals: folders of tracks with a "
-                   "vocals stem (MIR-1K pairs...) whose vocals join the training pool")
-    g.add_argument("--extra-p", type=finite_float, default=0.25,
-                   help="chance that an example's vocals come from --extra-vocals")
-    g.add_argument("--unpaired", help="folder with mixtures/ and vocals/ (no pairs) for "
-                   "adversarial semi-supervised training")
-    g.add_argument("--adversarial", type=finite_float, default=0.1,
-                   help="weight of the adversarial loss with --unpaired")
+    if recipe.data == "music":
+        _add_music_flags(p, recipe)
+    else:
+        _add_speech_flags(p)
     g = p.add_argument_group("training")
     g.add_argument("--out", required=True, help="checkpoint to write (.pt)")
     g.add_argument("--force", action="store_true", help="replace --out")
@@ -479,6 +559,48 @@ def _add_network_flags(p: argparse.ArgumentParser, recipe) -> None:
             g.add_argument(flag, dest=f"model_{o.name}", type=kind, default=argparse.SUPPRESS,
                            metavar=kind.__name__.upper(), help=f"default {shown}")
 
+
+def _add_music_flags(p: argparse.ArgumentParser, recipe) -> None:
+    g = p.add_argument_group("data (tracks with stems: stem folders, MUSDB18 .stem.mp4, "
+                             "MUSDB18-HQ, MIR-1K stereo pairs; a folder with train/ gives "
+                             "train/ only)")
+    g.add_argument("--data", nargs="+", required=True, help="data folders")
+    g.add_argument("--validation", type=finite_float, default=0.15,
+                   help="share of groups (songs, singers) held out for validation"
+                   + (" when the data has none of the recipe's validation tracks"
+                      if recipe.valid else ""))
+    g.add_argument("--valid", help="hold out these tracks instead (comma-separated names)")
+    g.add_argument("--validation-seconds", type=finite_float, default=10.0,
+                   help="seconds of each validation track scored")
+    g.add_argument("--remix", type=finite_float, default=recipe.remix,
+                   help="chance that a source comes from another track")
+    g.add_argument("--extra-vocals", nargs="+", help="more vocals: folders of tracks with a "
+                   "vocals stem (MIR-1K pairs...) whose vocals join the training pool")
+    g.add_argument("--extra-p", type=finite_float, default=0.25,
+                   help="chance that an example's vocals come from --extra-vocals")
+    g.add_argument("--unpaired", help="folder with mixtures/ and vocals/ (no pairs) for "
+                   "adversarial semi-supervised training")
+    g.add_argument("--adversarial", type=finite_float, default=0.1,
+                   help="weight of the adversarial loss with --unpaired")
+
+
+def _add_speech_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("data (speech and noise, mixed on the fly)")
+    g.add_argument("--speech", nargs="+", required=True, help="speech: folders (a folder per "
+                   "speaker) or Kaldi data folders / wav.scp lists with utt2spk")
+    g.add_argument("--noise", nargs="+", default=[], help="noise recordings: files or folders")
+    g.add_argument("--music", nargs="+", default=[], help="tracks whose stems other than "
+                   "vocals are noise too (MIR-1K pairs, MUSDB train/)")
+    g.add_argument("--rirs", nargs="+", default=[], help="room impulse responses (files or "
+                   "folders; every channel is one) for reverberation")
+    g.add_argument("--exclude", nargs="+", default=[], help="file-name globs left out of "
+                   "speech and noise (e.g. noise types kept for testing)")
+    g.add_argument("--validation", type=finite_float, default=0.1,
+                   help="share of speakers held out for validation")
+    g.add_argument("--snr", default="-5,20", help="SNR range in dB, LOW,HIGH")
+    g.add_argument("--reverb", type=finite_float, default=0.3,
+                   help="chance that an example is reverberant (with --rirs)")
+    g.add_argument("--validation-examples", type=int, default=64)
 
 def _device_name(text: str) -> str:
     from unweave.nn.device import check_device_name
@@ -538,15 +660,39 @@ def build_parser(method: str | None = None, trainer: str | None = None) -> OneLi
         add_method_options(p, get_method(method))
     p.set_defaults(func=cmd_separate)
 
+    p = sub.add_parser("stream", help="run a causal method on live audio (files or pipes)",
+                       description="Separate IN into OUT block by block with a causal method "
+                       "(e.g. -m enhance): files are read and written as the blocks go, the "
+                       "output time-aligned with the input; '-' is raw 16-bit little-endian PCM "
+                       "on stdin/stdout (give --rate and --channels for a pipe IN), e.g. "
+                       "ffmpeg -i in.mp3 -f s16le -ar 48000 -ac 1 - | unweave stream -m "
+                       "enhance - - --rate 48000 --channels 1 | ffplay -f s16le -ar 48000 "
+                       "-ac 1 -")
+    p.add_argument("input", metavar="IN", help="audio file, or '-' for raw PCM on stdin")
+    p.add_argument("output", metavar="OUT", help=".wav/.flac file, or '-' for raw PCM")
+    p.add_argument("-m", "--method", required=True, help="a causal method (enhance)")
+    p.add_argument("--block-ms", type=finite_float, default=10.0,
+                   help="block length in milliseconds (any; the output does not depend on it)")
+    p.add_argument("--rate", type=int, help="sample rate of raw PCM on stdin")
+    p.add_argument("--channels", type=int, help="channels of raw PCM on stdin")
+    p.add_argument("--source", help="the source to write (default: the model's first, e.g. "
+                   "speech)")
+    p.add_argument("--force", action="store_true", help="overwrite OUT")
+    p.add_argument("-q", "--quiet", action="store_true")
+    if method is not None:
+        add_method_options(p, get_method(method))
+    p.set_defaults(func=cmd_stream)
+
     p = sub.add_parser("evaluate", help="score estimates against references (BSS Eval, SI-SDR)",
                        description="Score estimated sources against the true ones. REFERENCE and "
                        "ESTIMATE are track folders of <source>.wav files (or .stem.mp4), or data "
                        "set folders of such tracks, matched by name.")
     p.add_argument("--reference", required=True, help="reference track or data set folder")
     p.add_argument("--estimate", required=True, help="estimate track or data set folder")
-    p.add_argument("--metric", choices=["v4", "v3", "sisdr"], default="v4",
+    p.add_argument("--metric", default="v4",
                    help="v4: BSS Eval v4 as museval (default); v3: bss_eval_images as mir_eval; "
-                   "sisdr: scale-invariant SDR")
+                   "si-sdr: scale-invariant SDR; pesq: PESQ wide-band (16 kHz) and narrow-band "
+                   "(8 kHz); stoi; several with commas, e.g. si-sdr,pesq,stoi")
     p.add_argument("--window", type=finite_float, default=1.0, help="v4 window in seconds")
     p.add_argument("--hop", type=finite_float, default=1.0, help="v4 hop in seconds")
     p.add_argument("--baselines", default="",
@@ -584,7 +730,7 @@ def build_parser(method: str | None = None, trainer: str | None = None) -> OneLi
 def main(argv: list[str] | None = None) -> int:
     try:
         argv = sys.argv[1:] if argv is None else list(argv)
-        method = _prescan_method(argv) if "separate" in argv else None
+        method = _prescan_method(argv) if {"separate", "stream"} & set(argv) else None
         parser = build_parser(method, _prescan_trainer(argv))
         args, extra = parser.parse_known_args(argv)
         if extra:

@@ -153,8 +153,9 @@ def _noise_excerpt(noises: Sequence[Recording], rate: int, n: int, rng: np.rando
 
 @dataclass
 class SpeechNoiseExamples:
-    """An utterance of ``speech`` in ``noise`` at an SNR drawn in ``snr_db``; the mixture's
-    level drawn in ``level_db`` (dBFS RMS). Sources: ``(speech, noise)``, the noise being the
+    """An utterance of ``speech`` in ``noise`` (or, with probability ``music_p``, in
+    ``music``) at an SNR drawn in ``snr_db``; the mixture's level drawn in ``level_db`` (dBFS
+    RMS). Sources: ``(speech, noise)``, the noise being the
     mixture minus the target speech."""
 
     speech: Sequence[Recording]
@@ -162,6 +163,8 @@ class SpeechNoiseExamples:
     sample_rate: int
     samples: int
     seed: int = 0
+    music: Sequence[Recording] = field(default_factory=tuple)  # music as noise, apart
+    music_p: float = 0.3  # chance that the noise is music (when there is music)
     snr_db: tuple[float, float] = (-5.0, 20.0)
     level_db: tuple[float, float] = (-35.0, -15.0)
     rirs: Sequence[np.ndarray] = field(default_factory=tuple)
@@ -170,6 +173,11 @@ class SpeechNoiseExamples:
     tilt_p: float = 0.5
     band_limit_p: float = 0.1
     clip_p: float = 0.05
+
+    def _pool(self, rng: np.random.Generator) -> Sequence[Recording]:
+        if self.music and (not self.noise or rng.random() < self.music_p):
+            return self.music
+        return self.noise
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         rng = np.random.default_rng([self.seed, index])
@@ -180,9 +188,9 @@ class SpeechNoiseExamples:
         if self.rirs and rng.random() < self.reverb_p:
             speech, target = augment.reverberate(
                 speech, self.rirs[int(rng.integers(len(self.rirs)))], rate)
-        noise = _noise_excerpt(self.noise, rate, n, rng)
+        noise = _noise_excerpt(self._pool(rng), rate, n, rng)
         if rng.random() < self.two_noises_p:
-            noise = noise + _noise_excerpt(self.noise, rate, n, rng) * np.float32(
+            noise = noise + _noise_excerpt(self._pool(rng), rate, n, rng) * np.float32(
                 augment.db_to_gain(rng.uniform(-10, 0)))
         if rng.random() < self.tilt_p:
             noise = augment.tilt(noise, rng)

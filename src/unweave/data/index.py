@@ -120,6 +120,39 @@ class Recording:
         return read_excerpt(self.path, start, frames)
 
 
+@dataclass(frozen=True)
+class StemRecording:
+    """One stem of a track seen as a recording (music as noise for speech enhancement): the
+    stem ``stem`` among ``targets`` (see :meth:`Track.parts`)."""
+
+    track: Track
+    stem: str
+    targets: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return f"{self.track.name}/{self.stem}"
+
+    @property
+    def group(self) -> str:
+        return self.track.group
+
+    @property
+    def sample_rate(self) -> int:
+        return self.track.sample_rate
+
+    @property
+    def frames(self) -> int:
+        return self.track.frames
+
+    @property
+    def channels(self) -> int:
+        return self.track.channels
+
+    def read(self, start: int, frames: int) -> np.ndarray:
+        return self.track.read(self.stem, start, frames, self.targets)
+
+
 def read_excerpt(path: str, start: int, frames: int) -> np.ndarray:
     """``(channels, <= frames)`` float32 samples of ``path`` from ``start``."""
     try:
@@ -274,9 +307,14 @@ def _read_kaldi(scp: Path, on_skip: Skip) -> list[Recording]:
             for (utt, path), info in read_each(paths, lambda item: _info(item[1]), on_skip)]
 
 
-def index_recordings(paths: Iterable[str | Path], on_skip: Skip = None) -> list[Recording]:
+def index_recordings(paths: Iterable[str | Path], on_skip: Skip = None,
+                     exclude: Iterable[str] = ()) -> list[Recording]:
     """Every recording under ``paths`` (folders of audio files, Kaldi data folders or
-    ``wav.scp`` lists), sorted by name."""
+    ``wav.scp`` lists), sorted by name; file names matching an ``exclude`` glob are left
+    out (noise types set aside for testing, say)."""
+    import fnmatch
+
+    exclude = tuple(exclude)
     out: list[Recording] = []
     for p in map(Path, paths):
         if p.is_file() and p.name == "wav.scp" or p.is_dir() and (p / "wav.scp").is_file():
@@ -287,6 +325,7 @@ def index_recordings(paths: Iterable[str | Path], on_skip: Skip = None) -> list[
         files = [p] if p.is_file() else _audio_files(p)
         out += [Recording(f.stem, f.parent.name, str(f), *info)
                 for f, info in read_each(files, _info, on_skip)]
+    out = [r for r in out if not any(fnmatch.fnmatch(Path(r.path).name, g) for g in exclude)]
     return sorted(out, key=lambda r: (r.group, r.name))
 
 

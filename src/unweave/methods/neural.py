@@ -25,7 +25,7 @@ from unweave.errors import UnweaveError
 from unweave.methods.base import Assumptions, Separation, Separator, register
 
 #: Weights shipped in ``unweave/nn/weights/``, by method.
-BUNDLED = {"unet": "unet_mir1k.pt", "stems": "stems_musdb.pt"}
+BUNDLED = {"unet": "unet_mir1k.pt", "stems": "stems_musdb.pt", "enhance": "enhance_speech.pt"}
 
 
 def bundled_path(method: str) -> Path | None:
@@ -74,9 +74,42 @@ class NeuralSeparator(Separator):
         """What runs on each segment: the model (a post-filter may wrap it)."""
         return self._network
 
+    @property
+    def causal(self) -> bool:
+        """Whether the network runs on live blocks (:meth:`streamer`)."""
+        return bool(getattr(self._network, "causal", False))
+
+    def streamer(self, sample_rate: int, channels: int):
+        """A :class:`~unweave.nn.realtime.ResampledStreamer` of a causal network for blocks at
+        ``sample_rate`` with ``channels`` channels."""
+        from unweave.nn.realtime import ResampledStreamer
+
+        if not self.causal:
+            raise UnweaveError(f"method '{self.name}' is not causal: it cannot stream (use "
+                               "'unweave separate')")
+        return ResampledStreamer(self._network, sample_rate, channels)
+
+    def describe(self) -> list[str]:
+        """What the loaded model is: sources, rate, channels, latency (causal models)."""
+        net = self._network
+        lines = [f"model: {net.name}, sources {', '.join(net.sources)}, {net.sample_rate} Hz "
+                 f"inside, {sum(p.numel() for p in net.parameters()):,} parameters"]
+        if self.causal:
+            ms = 1000 * (net.latency + 1) / net.sample_rate
+            lines.append(f"latency: {ms:.0f} ms (window {1000 * net.n_fft / net.sample_rate:.0f}"
+                         f" ms + look-ahead 0 ms; causal: runs live with 'unweave stream')")
+        return lines
+
     def separate(self, mixture, sample_rate, **inputs):
         from unweave.nn.apply import apply_model
 
+        if self.causal:  # state carried over the whole signal, as 'unweave stream' does
+            from unweave.nn.realtime import stream_offline
+
+            out = stream_offline(self._network, mixture.astype(np.float32), sample_rate,
+                                 sample_rate)
+            return Separation({k: v.astype(mixture.dtype) for k, v in
+                               zip(self._network.sources, out)}, sample_rate)
         network = self.network()
         low = resample(mixture.astype(np.float32), sample_rate, network.sample_rate)
         estimates = apply_model(network, low, self.segment_seconds, 1.0, self.batch,
@@ -166,3 +199,20 @@ class StemsSeparator(NeuralSeparator):
         keep = result.sources[self.two_stems]
         rest = np.sum([v for k, v in result.sources.items() if k != self.two_stems], axis=0)
         return Separation({self.two_stems: keep, f"no_{self.two_stems}": rest}, sample_rate)
+
+
+@register
+@dataclass
+class EnhanceSeparator(NeuralSeparator):
+    """Speech out of noise with a causal network (gains on ERB bands from GRUs, RNNoise-style,
+    Valin 2018, with the deep filter of DeepFilterNet, Schröter et al. 2022): ``speech`` and
+    ``noise`` (the mixture minus the speech), each channel on its own; it also runs live,
+    block by block (``unweave stream -m enhance``), with the same output.
+
+    >>> EnhanceSeparator()(noisy, 48000)["speech"]   # doctest: +SKIP
+    """
+
+    name = "enhance"
+    summary = "speech out of noise, causal and real-time (trained network, bundled)"
+    reference = "Valin, MMSP 2018 (RNNoise); Schröter et al., ICASSP 2022 (DeepFilterNet)"
+    assumptions = Assumptions(content="speech in noise", needs_training=True)

@@ -24,7 +24,24 @@ METRICS = {
     "v4": ("SDR", "ISR", "SIR", "SAR"),
     "v3": ("SDR", "ISR", "SIR", "SAR"),
     "sisdr": ("SI-SDR", "SI-SIR", "SI-SAR"),
+    "pesq": ("PESQ-WB", "PESQ-NB"),
+    "stoi": ("STOI",),
 }
+#: Other names users give.
+METRIC_ALIASES = {"si-sdr": "sisdr"}
+
+
+def parse_metrics(text: str) -> list[str]:
+    """``"v4"`` or a comma-separated list (``"si-sdr,pesq,stoi"``) -> metric names."""
+    names = [METRIC_ALIASES.get(n.strip().lower(), n.strip().lower())
+             for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in METRICS]
+    if unknown or not names:
+        raise UnweaveError(f"unknown metric '{unknown[0] if unknown else text}' (use "
+                           f"{', '.join(METRICS)}, or several with commas)")
+    if "v4" in names and "v3" in names:
+        raise UnweaveError("choose one of v4 and v3 (both name their scores SDR, ISR...)")
+    return list(dict.fromkeys(names))
 
 
 @dataclass
@@ -46,7 +63,8 @@ class TrackScores:
         return {src: {m: _nanmedian(v) for m, v in ms.items()} for src, ms in self.scores.items()}
 
     def params(self) -> dict:
-        return {"metric": self.metric, "version": _VERSION[self.metric],
+        return {"metric": self.metric,
+                "version": "; ".join(_VERSION[m] for m in parse_metrics(self.metric)),
                 "sample_rate": self.sample_rate, "window": self.window, "hop": self.hop,
                 "filter_len": self.filter_len}
 
@@ -54,11 +72,13 @@ class TrackScores:
         """museval's per-track layout: targets -> frames (time, duration, metrics)."""
         targets = []
         for src, ms in self.scores.items():
-            n = len(next(iter(ms.values())))
+            # Windowed metrics have a value per window, whole-signal ones one (in the first).
+            n = max(len(v) for v in ms.values())
             step = (self.hop or 0) / self.sample_rate
             dur = (self.window / self.sample_rate) if self.window else None
             frames = [{"time": i * step, "duration": dur,
-                       "metrics": {m: _json_float(v[i]) for m, v in ms.items()}}
+                       "metrics": {m: _json_float(v[i]) if i < len(v) else None
+                                   for m, v in ms.items()}}
                       for i in range(n)]
             targets.append({"name": src, "frames": frames})
         return {"targets": targets, "unweave": {**self.params(), "track": self.name,
@@ -77,7 +97,9 @@ class TrackScores:
 
 _VERSION = {"v4": "BSS Eval v4 (museval, images, time-invariant filters)",
             "v3": "BSS Eval v3 (mir_eval bss_eval_images, whole signal)",
-            "sisdr": "SI-SDR (Le Roux et al. 2019)"}
+            "sisdr": "SI-SDR (Le Roux et al. 2019)",
+            "pesq": "PESQ (ITU-T P.862.2 wide-band at 16 kHz, P.862 narrow-band at 8 kHz)",
+            "stoi": "STOI (Taal et al. 2011)"}
 
 
 def _nanmedian(values) -> float:
@@ -107,10 +129,10 @@ def evaluate_sources(references: dict[str, np.ndarray], estimates: dict[str, np.
     """Score estimates against references with the same names, all ``(channels, samples)``.
 
     Estimates longer or shorter than their reference are cut or zero-padded (as museval).
-    ``metric``: "v4" (default, windows of ``window_seconds``), "v3" (whole signal) or "sisdr".
+    ``metric``: "v4" (default, windows of ``window_seconds``), "v3" (whole signal), "sisdr",
+    "pesq", "stoi", or several of them with commas (one value per source for all but v4).
     """
-    if metric not in METRICS:
-        raise UnweaveError(f"unknown metric '{metric}' (use one of {', '.join(METRICS)})")
+    metrics = parse_metrics(metric)
     if window_seconds <= 0 or hop_seconds <= 0:
         raise UnweaveError("window and hop must be > 0 seconds")
     common, missing, extra = match_sources(references, estimates)
@@ -130,25 +152,39 @@ def evaluate_sources(references: dict[str, np.ndarray], estimates: dict[str, np.
         ests.append(e)
     est = np.stack(ests)
     window = hop = filter_len = None
-    if metric == "v4":
-        window = int(min(window_seconds, 1e6) * sample_rate)  # past the track: one window
-        hop, filter_len = int(min(hop_seconds, 1e6) * sample_rate), 512
-        if window < 1 or hop < 1:
-            raise UnweaveError(f"window and hop must be at least one sample (1/{sample_rate} s)")
-        r = bss_eval_v4(ref, est, window=window, hop=hop)
-        values = {"SDR": r.sdr, "ISR": r.isr, "SIR": r.sir, "SAR": r.sar}
-    elif metric == "v3":
-        filter_len = 512
-        r = bss_eval_images(ref, est, compute_permutation=False)
-        values = {"SDR": r.sdr, "ISR": r.isr, "SIR": r.sir, "SAR": r.sar}
-    else:
-        r = si_sdr(ref, est)
-        values = {"SI-SDR": r.si_sdr[:, None], "SI-SIR": r.si_sir[:, None],
-                  "SI-SAR": r.si_sar[:, None]}
+    values: dict[str, np.ndarray] = {}
+    for m in metrics:
+        if m == "v4":
+            window = int(min(window_seconds, 1e6) * sample_rate)  # past the track: one window
+            hop, filter_len = int(min(hop_seconds, 1e6) * sample_rate), 512
+            if window < 1 or hop < 1:
+                raise UnweaveError(f"window and hop must be at least one sample "
+                                   f"(1/{sample_rate} s)")
+            r = bss_eval_v4(ref, est, window=window, hop=hop)
+            values.update({"SDR": r.sdr, "ISR": r.isr, "SIR": r.sir, "SAR": r.sar})
+        elif m == "v3":
+            filter_len = 512
+            r = bss_eval_images(ref, est, compute_permutation=False)
+            values.update({"SDR": r.sdr, "ISR": r.isr, "SIR": r.sir, "SAR": r.sar})
+        elif m == "sisdr":
+            r = si_sdr(ref, est)
+            values.update({"SI-SDR": r.si_sdr[:, None], "SI-SIR": r.si_sir[:, None],
+                           "SI-SAR": r.si_sar[:, None]})
+        elif m == "pesq":
+            from unweave.metrics.speech import pesq_scores
+
+            scores = [pesq_scores(ref[j], est[j], sample_rate) for j in range(len(common))]
+            for key in METRICS["pesq"]:
+                values[key] = np.array([[s[key]] for s in scores])
+        else:
+            from unweave.metrics.speech import stoi_score
+
+            values["STOI"] = np.array([[stoi_score(ref[j], est[j], sample_rate)]
+                                       for j in range(len(common))])
     scores = {n: {m: [float(x) for x in np.atleast_1d(v[j])] for m, v in values.items()}
               for j, n in enumerate(common)}
-    return TrackScores(name, metric, sample_rate, window, hop, filter_len, scores, missing,
-                       extra, notes)
+    return TrackScores(name, ",".join(metrics), sample_rate, window, hop, filter_len, scores,
+                       missing, extra, notes)
 
 
 def summarize(tracks: list[TrackScores]) -> dict[str, dict[str, float]]:

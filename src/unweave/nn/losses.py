@@ -89,9 +89,16 @@ def discriminative(estimates: torch.Tensor, references: torch.Tensor, gamma: flo
                                     gamma)
 
 
+def si_sdr_multires(estimates: torch.Tensor, references: torch.Tensor) -> torch.Tensor:
+    """``-SI-SDR / 10 + multi_resolution``: the waveform's scale-free fit and its spectra at
+    three resolutions, both about 1 in size."""
+    return neg_si_sdr(estimates, references) / 10 + multi_resolution(estimates, references)
+
+
 #: Losses of waveforms ``(B, S, C, T)`` by name, as recipes name them.
 LOSSES = {"si_sdr": neg_si_sdr, "l1": l1, "spectral_l1": spectral_l1,
-          "multi_resolution": multi_resolution, "discriminative": discriminative}
+          "multi_resolution": multi_resolution, "discriminative": discriminative,
+          "si_sdr_multires": si_sdr_multires}
 
 
 def magnitude_l1(estimates: torch.Tensor, references: torch.Tensor) -> torch.Tensor:

@@ -1,10 +1,11 @@
-"""What causal mask networks share: a causal STFT, a mask per frame from a recurrent core that
-sees only the past, and block-by-block processing that gives the offline output exactly.
+"""What causal spectrogram networks share: a causal STFT, the target's spectrogram frame by
+frame from a core that sees only the past, and block-by-block processing that gives the offline
+output exactly.
 
 Subclasses implement :meth:`CausalMask.init_hidden` and :meth:`CausalMask.core` (frames of the
-mixture spectrogram and the recurrent state in, the first source's mask and the new state out).
-The second source is the mixture minus the first. Channels are separated one by one
-(``audio_channels`` is 1).
+mixture spectrogram and the recurrent state in; the first source's spectrogram, a mask times
+the mixture or a filter of its past frames, and the new state out). The second source is the
+mixture minus the first. Channels are separated one by one (``audio_channels`` is 1).
 """
 
 from __future__ import annotations
@@ -42,26 +43,26 @@ class CausalMask(SeparationModel):
         raise NotImplementedError
 
     def core(self, spec: torch.Tensor, hidden) -> tuple[torch.Tensor, object]:
-        """``(N, freqs, frames)`` complex, state -> mask ``(N, freqs, frames)``, new state.
-        Frame ``t``'s mask may depend on frames ``<= t`` only."""
+        """``(N, freqs, frames)`` complex, state -> the first source's ``(N, freqs, frames)``
+        complex, new state. Frame ``t``'s output may depend on frames ``<= t`` only."""
         raise NotImplementedError
 
-    def _masked(self, mixture: torch.Tensor, magnitude: bool) -> torch.Tensor:
+    def _sources(self, mixture: torch.Tensor, magnitude: bool) -> torch.Tensor:
         b, c, n = mixture.shape
         spec = self.stft(mixture.reshape(b * c, n))
-        mask, _ = self.core(spec, self.init_hidden(b * c))
-        mask = mask.float()
-        base = spec.abs() if magnitude else spec
-        out = torch.stack([base * mask, base * (1 - mask)], dim=1)  # (BC, 2, F, T)
+        target, _ = self.core(spec, self.init_hidden(b * c))
+        out = torch.stack([target, spec - target], dim=1)  # (BC, 2, F, T)
+        if magnitude:
+            out = out.abs()
         return out.reshape(b, c, 2, *out.shape[-2:]).transpose(1, 2)
 
     def spectrogram(self, mixture: torch.Tensor) -> torch.Tensor:
-        """``(B, C, T)`` -> the sources' masked spectrograms ``(B, 2, C, freqs, frames)``."""
-        return self._masked(mixture, magnitude=False)
+        """``(B, C, T)`` -> the sources' spectrograms ``(B, 2, C, freqs, frames)``."""
+        return self._sources(mixture, magnitude=False)
 
     def magnitudes(self, mixture: torch.Tensor) -> torch.Tensor:
-        """``(B, C, T)`` -> the sources' masked magnitudes ``(B, 2, C, freqs, frames)``."""
-        return self._masked(mixture, magnitude=True)
+        """``(B, C, T)`` -> the sources' magnitudes ``(B, 2, C, freqs, frames)``."""
+        return self._sources(mixture, magnitude=True)
 
     def forward(self, mixture: torch.Tensor) -> torch.Tensor:
         target = self.stft.inverse(self.spectrogram(mixture)[:, 0], mixture.shape[-1])
@@ -78,9 +79,9 @@ class CausalMask(SeparationModel):
         b, c, n = block.shape
         flat = block.reshape(b * c, n)
         spec, stft_state = self.stft.stream_frames(flat, state["stft"])
-        mask, hidden = self.core(spec, state["hidden"]) if spec.shape[-1] else \
-            (spec.real, state["hidden"])
-        target, stft_state = self.stft.stream_inverse(spec * mask, stft_state)
+        target, hidden = self.core(spec, state["hidden"]) if spec.shape[-1] else \
+            (spec, state["hidden"])
+        target, stft_state = self.stft.stream_inverse(target, stft_state)
         pending = torch.cat([state["mixture"], flat.to(state["mixture"].dtype)], dim=-1)
         m = target.shape[-1]
         target = target.to(block.dtype)
