@@ -205,9 +205,9 @@ class StemsSeparator(NeuralSeparator):
 @dataclass
 class EnhanceSeparator(NeuralSeparator):
     """Speech out of noise with a causal network (gains on ERB bands from GRUs, RNNoise-style,
-    Valin 2018, with the deep filter of DeepFilterNet, Schröter et al. 2022): ``speech`` and
-    ``noise`` (the mixture minus the speech), each channel on its own; it also runs live,
-    block by block (``unweave stream -m enhance``), with the same output.
+    Valin 2018; the deep filter of DeepFilterNet, Schröter et al. 2022, is an option of the
+    model): ``speech`` and ``noise`` (the mixture minus the speech), each channel on its own;
+    it also runs live, block by block (``unweave stream -m enhance``), with the same output.
 
     >>> EnhanceSeparator()(noisy, 48000)["speech"]   # doctest: +SKIP
     """
