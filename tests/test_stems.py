@@ -138,7 +138,7 @@ def test_short_training_lowers_the_loss_and_reads_train_only(tmp_path, capsys):
     data = _musdb_like(tmp_path / "musdb")
     out = tmp_path / "stems.pt"
     assert main(["train", "stems", "--data", str(data), "--epochs", "3", "--steps", "8",
-                 "--batch", "4", "--segment", "1", "--hidden", "32", "--layers", "1",
+                 "--batch", "4", "--segment", "1", "--channels", "8,16,32",
                  "--n-fft", "1024", "--hop", "256", "--lr", "3e-3", "--validation", "0.25",
                  "-q", "--out", str(out)]) == 0, capsys.readouterr().err
     info = checkpoint.load(out)
