@@ -18,7 +18,7 @@ import numpy as np
 
 from unweave.audio import AudioWriter
 from unweave.blocks import Blocks
-from unweave.chunks import chunk_plan, crossfade
+from unweave.chunks import chunk_plan, continue_order, crossfade
 from unweave.errors import UnweaveError
 from unweave.methods.base import Separator
 
@@ -39,6 +39,8 @@ def separate_blockwise(separator: Separator, blocks: Blocks, path: Path, out_dir
     step, expected = chunk - overlap, len(planned)
     writers: dict[str, AudioWriter] = {}
     tails: dict[str, np.ndarray] = {}
+    unordered = not getattr(separator, "ordered_sources", True)
+    raw_tail: dict[str, np.ndarray] | None = None  # the last chunk's end, unweighted
     pending_silence = 0
     try:
         start, i, last = 0, 0, False
@@ -57,11 +59,15 @@ def separate_blockwise(separator: Separator, blocks: Blocks, path: Path, out_dir
             fade_out = 0 if last else overlap
             if np.any(piece):
                 estimates = separator(piece, rate).sources
+                if unordered and overlap:
+                    estimates = continue_order(raw_tail, estimates, fade_in)
+                    raw_tail = {k: v[:, n - overlap:] for k, v in estimates.items()}
             elif not writers:  # names unknown yet: remember how much silence
                 pending_silence += n - fade_out
                 estimates = None
             else:
                 estimates = {k: np.zeros_like(piece) for k in writers}
+                raw_tail = None
             if estimates is not None:
                 if not writers:
                     out_dir.mkdir(parents=True, exist_ok=True)

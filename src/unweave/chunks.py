@@ -49,3 +49,38 @@ def crossfade(n: int, fade_in: int, fade_out: int) -> np.ndarray:
     if fade_out:
         weight[n - fade_out :] = np.linspace(1, 0, fade_out + 2, dtype=np.float32)[1:-1]
     return weight
+
+
+def best_order(previous: np.ndarray, current: np.ndarray) -> list[int]:
+    """How to reorder ``current``'s sources to continue ``previous``'s, both ``(S, ...)`` over
+    the same samples (an overlap between chunks): the permutation that maximises the summed
+    inner products (every permutation up to 6 sources, the Hungarian algorithm beyond). Inner
+    products, not correlations: a source silent in the overlap weighs nothing, and the loud
+    ones decide. ``current[order[j]]`` continues ``previous[j]``."""
+    import itertools
+
+    s = previous.shape[0]
+    p = previous.reshape(s, -1).astype(np.float64)
+    c = current.reshape(s, -1).astype(np.float64)
+    score = p @ c.T  # (previous, current)
+    if s <= 6:
+        best = max(itertools.permutations(range(s)),
+                   key=lambda perm: sum(score[j, perm[j]] for j in range(s)))
+        return list(best)
+    from scipy.optimize import linear_sum_assignment
+
+    rows, cols = linear_sum_assignment(-score)
+    return [int(c) for _, c in sorted(zip(rows, cols))]
+
+
+def continue_order(tail: dict[str, np.ndarray] | None, sources: dict[str, np.ndarray],
+                   overlap: int) -> dict[str, np.ndarray]:
+    """``sources`` renamed so that each continues the previous chunk's source of its name,
+    whose last ``overlap`` samples are ``tail`` (None: the first chunk, unchanged)."""
+    if not tail or list(tail) != list(sources):
+        return sources
+    names = list(sources)
+    values = [sources[n] for n in names]
+    order = best_order(np.stack([tail[n] for n in names]),
+                       np.stack([v[..., :overlap] for v in values]))
+    return {n: values[j] for n, j in zip(names, order)}

@@ -241,7 +241,8 @@ def cmd_evaluate(args) -> int:
     for pair in bar:
         bar.set_description(pair.name[:30])
         try:
-            scores = evaluate_pair(pair, args.metric, args.window, args.hop, baselines)
+            scores = evaluate_pair(pair, args.metric, args.window, args.hop, baselines,
+                                   args.permutation)
         except Exception as exc:  # noqa: BLE001 - one failed track must not stop the others
             if debugging():
                 raise
@@ -331,7 +332,7 @@ def _train_network(args) -> int:
 
     from unweave.nn.models import build
     from unweave.nn.train.loop import TrainConfig, best_path, train
-    from unweave.nn.train.recipes import get_recipe, music_task, speech_task
+    from unweave.nn.train.recipes import get_recipe, music_task, speech_task, talkers_task
 
     recipe = get_recipe(args.trainer)
     out = Path(args.out)
@@ -344,21 +345,29 @@ def _train_network(args) -> int:
     if not 0.05 <= args.segment <= 600 or not 0 < args.lr <= 1 or args.clip_grad < 0:
         raise UnweaveError("need 0.05 <= --segment <= 600 seconds, 0 < --lr <= 1 and "
                            "--clip-grad >= 0")
+    from dataclasses import replace
+
+    if recipe.data == "talkers":
+        if not 2 <= args.talkers <= 8:
+            raise UnweaveError("--talkers must be between 2 and 8")
+        recipe = replace(recipe, sources=tuple(f"talker_{i + 1}" for i in range(args.talkers)))
+    recipe = replace(recipe, segment=args.segment)
     model_args = {"sources": list(recipe.sources), "sample_rate": recipe.sample_rate,
                   "audio_channels": recipe.audio_channels, **recipe.model_args,
                   **{k[6:]: v for k, v in vars(args).items() if k.startswith("model_")}}
     torch.manual_seed(args.seed)
     model = build(recipe.model, model_args)
     main_rank = os.environ.get("RANK", "0") == "0"
-    from dataclasses import replace
-
-    recipe = replace(recipe, segment=args.segment)
+    progress = main_rank and not args.quiet
     if recipe.data == "music":
         task, adversary = music_task(recipe, _music_options(args), args.seed, _skipped,
-                                     progress=main_rank and not args.quiet)
-    else:
+                                     progress)
+    elif recipe.data == "speech_noise":
         task, adversary = speech_task(recipe, _speech_options(args), args.seed, _skipped,
-                                      progress=main_rank and not args.quiet)
+                                      progress)
+    else:
+        task, adversary = talkers_task(recipe, _talker_options(args), args.seed, _skipped,
+                                       progress)
     task.info["command"] = "unweave " + shlex.join(args.argv)
     config = TrainConfig(args.epochs, args.steps, args.batch, args.lr, args.weight_decay,
                          args.clip_grad, args.scheduler, args.patience, args.seed, args.device,
@@ -405,6 +414,17 @@ def _speech_options(args):
                            "--validation-examples in 1..10000")
     return SpeechData(args.speech, args.noise, args.music, args.rirs, args.exclude,
                       args.validation, (low, high), args.reverb, args.validation_examples)
+
+
+def _talker_options(args):
+    from unweave.nn.train.recipes import TalkerData
+
+    if not 0 < args.validation < 1 or not 0 <= args.noise_p <= 1 or not 0 <= args.reverb <= 1 \
+            or not 0 <= args.level_db <= 40 or not 1 <= args.validation_examples <= 10_000:
+        raise UnweaveError("--validation must be in (0, 1), --noise-p and --reverb in [0, 1], "
+                           "--level-db in [0, 40], --validation-examples in 1..10000")
+    return TalkerData(args.speech, args.noise, args.rirs, args.exclude, args.validation,
+                      args.level_db, args.noise_p, args.reverb, args.validation_examples)
 
 
 def _names(text: str | None) -> list[str]:
@@ -514,10 +534,8 @@ def _add_network_flags(p: argparse.ArgumentParser, recipe) -> None:
     from unweave.nn.models import MODELS
     from unweave.nn.train.loop import SCHEDULERS
 
-    if recipe.data == "music":
-        _add_music_flags(p, recipe)
-    else:
-        _add_speech_flags(p)
+    {"music": lambda: _add_music_flags(p, recipe), "speech_noise": lambda: _add_speech_flags(p),
+     "talkers": lambda: _add_talker_flags(p)}[recipe.data]()
     g = p.add_argument_group("training")
     g.add_argument("--out", required=True, help="checkpoint to write (.pt)")
     g.add_argument("--force", action="store_true", help="replace --out")
@@ -601,6 +619,24 @@ def _add_speech_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--reverb", type=finite_float, default=0.3,
                    help="chance that an example is reverberant (with --rirs)")
     g.add_argument("--validation-examples", type=int, default=64)
+
+def _add_talker_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("data (utterances of different speakers, mixed on the fly)")
+    g.add_argument("--speech", nargs="+", required=True, help="speech: folders (a folder per "
+                   "speaker) or Kaldi data folders / wav.scp lists with utt2spk")
+    g.add_argument("--talkers", type=int, default=2, help="talkers per mixture (the model's "
+                   "sources: talker_1..N)")
+    g.add_argument("--noise", nargs="+", default=[], help="light noise now and then")
+    g.add_argument("--rirs", nargs="+", default=[], help="room impulse responses")
+    g.add_argument("--exclude", nargs="+", default=[], help="file-name globs left out")
+    g.add_argument("--validation", type=finite_float, default=0.1,
+                   help="share of speakers held out for validation")
+    g.add_argument("--level-db", type=finite_float, default=5.0,
+                   help="talkers' levels within this many dB of each other")
+    g.add_argument("--noise-p", type=finite_float, default=0.2, help="chance of noise")
+    g.add_argument("--reverb", type=finite_float, default=0.2, help="chance of a room")
+    g.add_argument("--validation-examples", type=int, default=64)
+
 
 def _device_name(text: str) -> str:
     from unweave.nn.device import check_device_name
@@ -693,6 +729,9 @@ def build_parser(method: str | None = None, trainer: str | None = None) -> OneLi
                    help="v4: BSS Eval v4 as museval (default); v3: bss_eval_images as mir_eval; "
                    "si-sdr: scale-invariant SDR; pesq: PESQ wide-band (16 kHz) and narrow-band "
                    "(8 kHz); stoi; several with commas, e.g. si-sdr,pesq,stoi")
+    p.add_argument("--permutation", action="store_true",
+                   help="match estimates to references by the best SI-SDR assignment, not by "
+                   "name (talkers, blind separation)")
     p.add_argument("--window", type=finite_float, default=1.0, help="v4 window in seconds")
     p.add_argument("--hop", type=finite_float, default=1.0, help="v4 hop in seconds")
     p.add_argument("--baselines", default="",

@@ -70,9 +70,52 @@ def _mixture_of(track: Path, references: dict[str, np.ndarray], rate: int) -> np
     return sum(references.values())
 
 
+def best_assignment(references: dict[str, np.ndarray], estimates: dict[str, np.ndarray]
+                    ) -> dict[str, np.ndarray]:
+    """``estimates`` renamed after the references they fit best: the assignment with the
+    highest total SI-SDR (Hungarian algorithm), for sources without fixed names (talkers,
+    blind separation). Estimates left over keep their names."""
+    from scipy.optimize import linear_sum_assignment
+
+    from unweave.metrics.si_sdr import si_sdr
+
+    rnames, enames = list(references), list(estimates)
+    n = min(len(rnames), len(enames))
+    score = np.zeros((len(rnames), len(enames)))
+    for i, r in enumerate(rnames):
+        for j, e in enumerate(enames):
+            ref, est = np.asarray(references[r], float), np.asarray(estimates[e], float)
+            m = min(ref.shape[-1], est.shape[-1])
+            if ref.shape[0] == est.shape[0]:
+                score[i, j] = np.nan_to_num(si_sdr(ref[None, :, :m], est[None, :, :m]).si_sdr[0],
+                                            nan=-1e3)
+    rows, cols = linear_sum_assignment(-score)
+    out = {rnames[i]: estimates[enames[j]] for i, j in zip(rows[:n], cols[:n])}
+    out.update({e: estimates[e] for e in enames if e not in out and estimates[e] is not None
+                and e not in {enames[j] for j in cols[:n]}})
+    return out
+
+
+def with_improvement(scores: TrackScores, references: dict[str, np.ndarray],
+                     mixture: np.ndarray) -> None:
+    """Add ``SI-SDRi`` (the estimate's SI-SDR minus the mixture's, per source) next to
+    ``SI-SDR``."""
+    from unweave.metrics.si_sdr import si_sdr
+
+    for name, metrics in scores.scores.items():
+        if "SI-SDR" in metrics:
+            ref = np.asarray(references[name], float)
+            base = si_sdr(ref[None], mixture[None, :, : ref.shape[-1]].astype(float)).si_sdr[0]
+            metrics["SI-SDRi"] = [v - float(base) for v in metrics["SI-SDR"]]
+
+
 def evaluate_pair(pair: TrackPair, metric: str, window: float, hop: float,
-                  baselines: tuple[str, ...] = ()) -> dict[str, TrackScores]:
-    """Scores of the estimates (key ``"estimate"``) and of each requested baseline method."""
+                  baselines: tuple[str, ...] = (), permutation: bool = False
+                  ) -> dict[str, TrackScores]:
+    """Scores of the estimates (key ``"estimate"``) and of each requested baseline method.
+
+    ``permutation``: estimates are matched to references by the best SI-SDR assignment, not
+    by name. With SI-SDR, the improvement over the mixture (``SI-SDRi``) is added."""
     if pair.estimate is None:
         raise UnweaveError(f"track '{pair.name}': no estimates found")
     originals, rate = read_sources(pair.reference)
@@ -81,7 +124,12 @@ def evaluate_pair(pair: TrackPair, metric: str, window: float, hop: float,
         raise UnweaveError(f"track '{pair.name}': estimates are at {est_rate} Hz, references "
                            f"at {rate} Hz")
     refs = _with_derived(originals, list(ests))
+    if permutation:
+        ests = best_assignment(originals, ests)
     out = {"estimate": evaluate_sources(refs, ests, rate, metric, window, hop, pair.name)}
+    if "SI-SDR" in next(iter(out["estimate"].scores.values())) and len(originals) > 1:
+        # (one source alone is its own mixture: no improvement to speak of)
+        with_improvement(out["estimate"], refs, _mixture_of(pair.reference, originals, rate))
     if "accompaniment" in refs and "accompaniment" not in originals:
         # The stems the accompaniment was made of are evaluated through it.
         out["estimate"].missing = [n for n in out["estimate"].missing if n == "vocals"]
@@ -99,4 +147,6 @@ def evaluate_pair(pair: TrackPair, metric: str, window: float, hop: float,
             sep = get_method(method)()(mixture, rate, references=oracle_refs)
             out[method] = evaluate_sources(chosen, {n: sep[n] for n in chosen}, rate, metric,
                                            window, hop, pair.name)
+            if "SI-SDR" in next(iter(out[method].scores.values())):
+                with_improvement(out[method], refs, mixture)
     return out

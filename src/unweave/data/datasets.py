@@ -213,7 +213,8 @@ class SpeechNoiseExamples:
 @dataclass
 class TalkerExamples:
     """``talkers`` utterances of different speakers, each a random stretch, at levels within
-    ``level_db`` of each other; optional light noise (``noise_p``) in the mixture only."""
+    ``level_db`` of each other; optional reverberation (``reverb_p``: each talker's image in
+    the room is its target) and light noise (``noise_p``, in the mixture only)."""
 
     speech: Sequence[Recording]
     sample_rate: int
@@ -224,6 +225,8 @@ class TalkerExamples:
     noise: Sequence[Recording] = field(default_factory=tuple)
     noise_p: float = 0.0
     noise_snr_db: tuple[float, float] = (15.0, 30.0)
+    rirs: Sequence[np.ndarray] = field(default_factory=tuple)
+    reverb_p: float = 0.0  # chance that the talkers are in a room (each its own response)
 
     def __post_init__(self):
         self._by_speaker: dict[str, list[Recording]] = {}
@@ -246,6 +249,9 @@ class TalkerExamples:
                                 self.sample_rate, self.samples, rng)
             x = x / np.float32(np.sqrt(max(augment.power(x), 1e-12)))
             out.append(augment.random_gain(x, rng, -self.level_db / 2, self.level_db / 2))
+        if self.rirs and rng.random() < self.reverb_p:  # the targets are the reverberant images
+            out = [augment.reverberate(x, self.rirs[int(rng.integers(len(self.rirs)))],
+                                       self.sample_rate)[0] for x in out]
         sources = np.stack(out).astype(np.float32)
         mixture = sources.sum(axis=0)
         if self.noise and rng.random() < self.noise_p:

@@ -82,6 +82,9 @@ class Separator:
     summary: ClassVar[str] = ""
     reference: ClassVar[str] = ""
     assumptions: ClassVar[Assumptions] = Assumptions()
+    #: False when the sources have no fixed order (blind separation, talkers): chunks of a
+    #: long signal are then matched to each other (:func:`unweave.chunks.best_order`).
+    ordered_sources: ClassVar[bool] = True
 
     def __call__(self, mixture: np.ndarray, sample_rate: int, **inputs) -> Separation:
         mixture = validate_mixture(mixture, sample_rate, self.assumptions, self.name)

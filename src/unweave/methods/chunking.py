@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from unweave.chunks import chunk_plan, crossfade
+from unweave.chunks import chunk_plan, continue_order, crossfade
 from unweave.methods.base import Separation
 
 
@@ -29,8 +29,12 @@ def separate_in_chunks(
 
     Inputs that are per-sample signals (``references``) are cut the same way. Chunks that are
     all silence are skipped (their estimates are zero). ``on_chunk(done, total)`` reports
-    progress. Masks are not kept (they would grow with the track).
+    progress. Masks are not kept (they would grow with the track). When the separator's
+    sources have no fixed order (``ordered_sources`` False), each chunk's are renamed to
+    continue the previous chunk's over their overlap.
     """
+    unordered = not getattr(separate, "ordered_sources", True)
+    tail: dict[str, np.ndarray] | None = None
     length = mixture.shape[-1]
     chunk, overlap, starts = chunk_plan(length, sample_rate, chunk_seconds, overlap_seconds)
     if len(starts) == 1:
@@ -49,15 +53,21 @@ def separate_in_chunks(
             if references is not None:
                 extra["references"] = {k: v[..., start:stop] for k, v in references.items()}
             part = separate(piece, sample_rate, **extra)
+            if unordered and overlap:
+                part.sources = continue_order(tail, part.sources, overlap)
+                tail = {k: v[..., -overlap:] for k, v in part.sources.items()}
             weight = crossfade(stop - start, overlap if i > 0 else 0,
                                overlap if stop < length else 0)
             for name, est in part.sources.items():
                 if name not in outputs:
                     outputs[name] = np.zeros(mixture.shape, est.dtype)
                 outputs[name][..., start:stop] += est * weight
+        else:
+            tail = None  # a silent chunk: nothing to match the next one to
         if on_chunk:
             on_chunk(i + 1, len(starts))
     if not outputs:
         # Every chunk was silent: the validation of a whole call says so.
         return separate(mixture, sample_rate, references=references, **inputs)
     return Separation(outputs, sample_rate, info=info)
+

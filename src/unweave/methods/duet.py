@@ -73,6 +73,7 @@ class DUET(Separator):
     reference = "Rickard & Yilmaz, ICASSP 2002; Rickard, Blind Speech Separation, 2007"
     assumptions = Assumptions(min_channels=2, max_channels=2, content="sparse (speech)",
                               mixing="anechoic (gains and small delays)")
+    ordered_sources = False  # blind: no source has a fixed place
 
     def __post_init__(self):
         if not 1 <= self.n_sources <= MAX_BLIND_SOURCES or not 5 <= self.bins <= 1000:

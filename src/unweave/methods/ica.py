@@ -116,6 +116,7 @@ class ICA(Separator):
     summary = "FastICA for instantaneous mixtures (no delays, no echoes)"
     reference = "Hyvarinen & Oja, Neural Networks 13(4-5), 2000"
     assumptions = Assumptions(min_channels=2, content="any", mixing="instantaneous")
+    ordered_sources = False  # blind: no source has a fixed place
 
     def __post_init__(self):
         check_iterations(self.n_iter)

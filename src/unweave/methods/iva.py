@@ -162,6 +162,7 @@ class _FrequencyDomainBSS(Separator):
 
     assumptions = Assumptions(min_channels=2, content="any (speech, music)",
                               mixing="convolutive (delays, reverberation)")
+    ordered_sources = False  # blind: no source has a fixed place
 
     def __post_init__(self):
         check_iterations(self.n_iter)

@@ -25,7 +25,8 @@ from unweave.errors import UnweaveError
 from unweave.methods.base import Assumptions, Separation, Separator, register
 
 #: Weights shipped in ``unweave/nn/weights/``, by method.
-BUNDLED = {"unet": "unet_mir1k.pt", "stems": "stems_musdb.pt", "enhance": "enhance_speech.pt"}
+BUNDLED = {"unet": "unet_mir1k.pt", "stems": "stems_musdb.pt", "enhance": "enhance_speech.pt",
+           "talkers": "talkers_speech.pt"}
 
 
 def bundled_path(method: str) -> Path | None:
@@ -64,6 +65,8 @@ class NeuralSeparator(Separator):
                                f"{info.get('recipe')}', not one for '{self.name}'")
         self._device = resolve_device(self.device)
         self._network = self._network.to(self._device)
+        # A PIT-trained model's sources have no fixed order: long inputs' chunks are matched.
+        self.ordered_sources = not getattr(self._network, "permutation_invariant", False)
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -113,7 +116,7 @@ class NeuralSeparator(Separator):
         network = self.network()
         low = resample(mixture.astype(np.float32), sample_rate, network.sample_rate)
         estimates = apply_model(network, low, self.segment_seconds, 1.0, self.batch,
-                                self._device)
+                                self._device, unordered=not self.ordered_sources)
         del low
         n = mixture.shape[-1]
         out = {}
@@ -216,3 +219,72 @@ class EnhanceSeparator(NeuralSeparator):
     summary = "speech out of noise, causal and real-time (trained network, bundled)"
     reference = "Valin, MMSP 2018 (RNNoise); Schröter et al., ICASSP 2022 (DeepFilterNet)"
     assumptions = Assumptions(content="speech in noise", needs_training=True)
+
+
+@register
+@dataclass
+class TalkersSeparator(NeuralSeparator):
+    """Talkers from one microphone: Conv-TasNet (Luo & Mesgarani 2019) trained with
+    utterance-level permutation-invariant training (Kolbæk et al. 2017); checkpoints of the
+    speech DRNN of Huang et al. (``unweave train talkers-drnn``) work too. A long recording is
+    separated in segments whose outputs are matched to each other over their overlaps, so each
+    talker stays on one output. Several channels are mixed to their mid signal, separated, and
+    each talker's image at every channel is the channel masked by the talkers' ratio masks
+    (``mid`` False: each channel on its own, matched across channels). ``n_sources`` (0: the
+    model's) must be the model's number of talkers.
+
+    >>> TalkersSeparator()(interview, 16000).names   # doctest: +SKIP
+    ['talker_1', 'talker_2']
+    """
+
+    n_sources: int = 0
+    mid: bool = True
+
+    name = "talkers"
+    summary = "talkers from one microphone (Conv-TasNet + PIT, trained network, bundled)"
+    reference = "Luo & Mesgarani, IEEE/ACM TASLP 2019; Kolbæk et al., IEEE/ACM TASLP 2017"
+    assumptions = Assumptions(content="speech (talkers)", needs_training=True)
+    recipes: ClassVar[tuple[str, ...]] = ("talkers", "talkers-drnn")
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.ordered_sources = False  # trained with PIT: the talkers have no fixed order
+        if self.n_sources and self.n_sources != len(self.sources):
+            raise UnweaveError(f"this model separates {len(self.sources)} talkers, not "
+                               f"{self.n_sources} (train one with 'unweave train talkers "
+                               f"--talkers {self.n_sources}')")
+
+    def separate(self, mixture, sample_rate, **inputs):
+        if mixture.shape[0] == 1 or not self.mid:
+            result = super().separate(mixture, sample_rate, **inputs)
+            if mixture.shape[0] > 1:  # channels separated on their own: one order for all
+                return Separation(_same_order_across_channels(result.sources), sample_rate)
+            return result
+        mono = super().separate(mixture.mean(axis=0, keepdims=True), sample_rate, **inputs)
+        return Separation(_images_by_masks(mono.sources, mixture), sample_rate)
+
+
+def _same_order_across_channels(sources: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each channel's talkers reordered to match the first channel's (whole signal)."""
+    from unweave.chunks import best_order
+
+    names = list(sources)
+    stack = np.stack([sources[n] for n in names])  # (S, C, T)
+    for c in range(1, stack.shape[1]):
+        stack[:, c] = stack[best_order(stack[:, 0], stack[:, c]), c]
+    return dict(zip(names, stack))
+
+
+def _images_by_masks(mono: dict[str, np.ndarray], mixture: np.ndarray
+                     ) -> dict[str, np.ndarray]:
+    """Each talker's image at every channel of ``mixture`` ``(C, T)``: the channel's STFT
+    under the talkers' ratio masks (power 2) from their mono estimates."""
+    from unweave.masking import ratio_masks
+    from unweave.spectral import STFTConfig, istft, stft
+
+    config = STFTConfig(1024, 256)
+    names = list(mono)
+    masks = ratio_masks(np.abs(stft(np.stack([mono[n][0] for n in names]), config)))
+    spec = stft(mixture, config)  # (C, F, T)
+    return {n: istft(spec * m[None], config, mixture.shape[-1]).astype(mixture.dtype)
+            for n, m in zip(names, masks)}

@@ -7,6 +7,10 @@ runs on its own, never padded, so a network sees only real samples). Silent segm
 skipped (their outputs are zero). Memory depends on the segment length and the batch, not the
 track.
 
+A model whose sources have no fixed order (``permutation_invariant``, trained with PIT: the
+talkers) may name them differently in each segment: each segment's sources are reordered to
+continue the previous segment's over their overlap (:func:`unweave.chunks.best_order`).
+
 Channels are fitted to the model's ``audio_channels``: a one-channel model separates each
 channel on its own (channels go into the batch); a stereo model given mono audio gets it on
 both channels and the outputs are averaged back; given other channel counts, each channel is
@@ -20,7 +24,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from unweave.chunks import chunk_plan, crossfade
+from unweave.chunks import best_order, chunk_plan, crossfade
 
 
 def _fit_channels(audio: np.ndarray, model_channels: int) -> tuple[np.ndarray, Callable]:
@@ -38,10 +42,12 @@ def _fit_channels(audio: np.ndarray, model_channels: int) -> tuple[np.ndarray, C
 
 def apply_model(model, mixture: np.ndarray, segment_seconds: float = 30.0,
                 overlap_seconds: float = 1.0, batch_size: int = 4, device: str = "cpu",
-                on_segment: Callable[[int, int], None] | None = None) -> np.ndarray:
+                on_segment: Callable[[int, int], None] | None = None,
+                unordered: bool | None = None) -> np.ndarray:
     """Sources ``(sources, channels, samples)`` float32 of ``mixture`` ``(channels, samples)``
     at ``model.sample_rate``; ``model`` in evaluation mode on ``device``.
-    ``on_segment(done, total)`` reports progress."""
+    ``on_segment(done, total)`` reports progress; ``unordered`` (default: the model's
+    ``permutation_invariant``) matches segments' sources to each other."""
     audio = np.asarray(mixture, np.float32)
     items, back = _fit_channels(audio, model.audio_channels)
     length = audio.shape[-1]
@@ -57,6 +63,9 @@ def apply_model(model, mixture: np.ndarray, segment_seconds: float = 30.0,
             groups[-1].append(piece)
         else:
             groups.append([piece])
+    if unordered is None:
+        unordered = bool(getattr(model, "permutation_invariant", False))
+    tails: dict[int, np.ndarray] = {}  # item -> last segment's raw overlap (S, A, overlap)
     done = 0
     for group in groups:
         batch = np.stack([items[..., a:b] for _, a, b in group])  # (G, items, A, n)
@@ -70,8 +79,23 @@ def apply_model(model, mixture: np.ndarray, segment_seconds: float = 30.0,
             for k, (i, a, b) in enumerate(p for p, on in zip(group, active) if on):
                 weight = crossfade(b - a, overlap if i > 0 else 0,
                                    overlap if b < length else 0)
+                if unordered and overlap:
+                    y[k] = _continue(y[k], tails, i, starts, overlap)
                 out[..., a:b] += y[k] * weight
         done += len(group)
         if on_segment:
             on_segment(done, len(pieces))
     return np.ascontiguousarray(back(out), dtype=np.float32)
+
+
+def _continue(y: np.ndarray, tails: dict, i: int, starts: list[int], overlap: int
+              ) -> np.ndarray:
+    """Segment ``i``'s outputs ``(items, S, A, n)`` reordered per item to continue segment
+    ``i - 1`` (whose overlap is in ``tails``); its own overlap kept for segment ``i + 1``."""
+    if i > 0 and (i - 1) in tails:
+        previous = tails.pop(i - 1)
+        y = np.stack([item[best_order(prev, item[..., :overlap])]
+                      for prev, item in zip(previous, y)])
+    if i + 1 < len(starts):
+        tails[i] = y[..., -overlap:].copy()
+    return y

@@ -121,6 +121,18 @@ def magnitude_discriminative(estimates: torch.Tensor, references: torch.Tensor,
     return own - gamma * others
 
 
+def magnitude_mse(estimates: torch.Tensor, references: torch.Tensor) -> torch.Tensor:
+    """Mean squared magnitude error ``(B, S)`` (the pairwise part of the discriminative
+    objective)."""
+    if estimates.is_complex():
+        estimates, references = estimates.abs(), references.abs()
+    return ((estimates - references) ** 2).mean(dim=(-3, -2, -1))
+
+
+#: For losses that compare each estimate with the other sources too: their pairwise part,
+#: which permutation-invariant training uses to choose the permutation.
+PAIRWISE_PARTS = {"magnitude_discriminative": magnitude_mse}
+
 #: Losses of magnitudes ``(B, S, C, F, T)`` by name (the ``magnitude`` domain).
-MAGNITUDE_LOSSES = {"magnitude_l1": magnitude_l1,
+MAGNITUDE_LOSSES = {"magnitude_l1": magnitude_l1, "magnitude_mse": magnitude_mse,
                     "magnitude_discriminative": magnitude_discriminative}

@@ -31,13 +31,24 @@ def pairwise_losses(loss: Callable, estimates: torch.Tensor,
 
 class PIT:
     """``PIT(loss)(estimates, references) -> (loss per item (B,), permutation (B, S))`` where
-    ``estimates[b, perm[b, j]]`` is matched to ``references[b, j]``."""
+    ``estimates[b, perm[b, j]]`` is matched to ``references[b, j]``.
 
-    def __init__(self, loss: Callable, exhaustive_up_to: int = 3):
-        self.loss, self.exhaustive_up_to = loss, exhaustive_up_to
+    A loss that is not a sum over pairs (the discriminative objective of Huang et al.
+    compares each estimate with the other sources too) is given as ``total``: ``loss`` (its
+    pairwise part) chooses the permutation and ``total`` scores the reordered estimates."""
+
+    def __init__(self, loss: Callable, exhaustive_up_to: int = 3, total: Callable | None = None):
+        self.loss, self.exhaustive_up_to, self.total = loss, exhaustive_up_to, total
 
     def __call__(self, estimates: torch.Tensor, references: torch.Tensor
                  ) -> tuple[torch.Tensor, torch.Tensor]:
+        loss, perm = self._best(estimates, references)
+        if self.total is not None:
+            loss = self.total(reorder(estimates, perm), references).mean(dim=1)
+        return loss, perm
+
+    def _best(self, estimates: torch.Tensor, references: torch.Tensor
+              ) -> tuple[torch.Tensor, torch.Tensor]:
         scores = pairwise_losses(self.loss, estimates, references)  # (B, est, ref)
         b, s, _ = scores.shape
         if s <= self.exhaustive_up_to:

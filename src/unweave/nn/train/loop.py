@@ -59,6 +59,7 @@ class Task:
     validate: Callable  # (model, device) -> score, higher is better
     loss_sources: tuple[int, ...] | None = None  # sources the loss scores (None: all)
     pit: bool = False  # permutation-invariant loss (talkers)
+    pit_pairwise: Callable | None = None  # PIT: the pairwise part choosing the permutation
     domain: str = "waveform"  # or "magnitude": a mask model's masked magnitudes are scored
     info: dict = field(default_factory=dict)  # command, data, split: kept in the checkpoint
 
@@ -197,7 +198,11 @@ class Trainer:
         if self.task.pit:
             from unweave.nn.pit import PIT
 
-            per_item, _ = PIT(self.task.loss)(estimates, references)
+            if self.task.pit_pairwise is not None:
+                pit = PIT(self.task.pit_pairwise, total=self.task.loss)
+            else:
+                pit = PIT(self.task.loss)
+            per_item, _ = pit(estimates, references)
             return per_item.mean()
         per = self.task.loss(estimates, references)  # (B, S)
         if self.task.loss_sources is not None:

@@ -8,6 +8,9 @@ A recipe names a registered architecture and the task around it; the loop
   speech, Kaldi lists) in noise (recordings, and the non-vocal stems of music tracks) at
   random SNRs, with reverberation from measured room impulse responses; validation: the mean
   SI-SDR improvement of the target on fixed examples of held-out speakers.
+- ``talkers``: utterances of different speakers mixed on the fly at levels within ±5 dB,
+  optionally in a room and light noise; permutation-invariant losses; validation: the mean
+  SI-SDR improvement (best permutation) on fixed mixtures of held-out speakers.
 - ``music``: tracks with stems (:func:`unweave.data.index.index_tracks`; a folder with a
   ``train/`` sub-folder, as MUSDB18's, gives its ``train/`` only: its ``test/`` is never read),
   remixed excerpts; validation: the median over 1 s windows of each scored source's SDR on the
@@ -34,7 +37,7 @@ class Recipe:
     name: str
     model: str  # a registered architecture
     summary: str
-    data: str  # "music" or "speech_noise"
+    data: str  # "music", "speech_noise" or "talkers"
     sources: tuple[str, ...]
     sample_rate: int
     audio_channels: int
@@ -85,6 +88,14 @@ RECIPES = {r.name: r for r in (
            "and noise recordings", "speech_noise", ("speech", "noise"), 16000, 1,
            "si_sdr_multires", ("speech",), segment=4.0, epochs=60, steps=100, batch=16,
            clip_grad=5.0),
+    Recipe("talkers", "convtasnet", "talkers from one microphone: Conv-TasNet, PIT with SI-SDR",
+           "talkers", ("talker_1", "talker_2"), 8000, 1, "si_sdr", pit=True, segment=3.0,
+           epochs=100, steps=100, batch=8, clip_grad=5.0, model_args={"kernel": 32}),
+    Recipe("talkers-drnn", "drnn", "talkers from one microphone: the DRNN with the "
+           "discriminative objective of Huang et al. (2014/2015), PIT", "talkers",
+           ("talker_1", "talker_2"), 8000, 1, "magnitude_discriminative", pit=True,
+           domain="magnitude", segment=3.0, epochs=100, steps=100, batch=8, clip_grad=1.0,
+           model_args={"n_fft": 512, "hop": 128}),
 )}
 
 
@@ -240,15 +251,7 @@ def speech_task(recipe: Recipe, options: SpeechData, seed: int, on_skip: Callabl
             music += [StemRecording(t, s, ("vocals",)) for s in t.stem_names if s != "vocals"]
     if not noise and not music:
         raise UnweaveError("no noise: give --noise folders of recordings (or --music tracks)")
-    rirs = []
-    if options.rirs:
-        from unweave.data.mixing import impulse_responses
-
-        files = [f for p in map(Path, options.rirs)
-                 for f in (sorted(q for q in p.rglob("*") if q.suffix.lower() in (".wav",
-                                                                                    ".flac"))
-                           if p.is_dir() else [p])]
-        rirs = impulse_responses(files, recipe.sample_rate)
+    rirs = _rir_list(options.rirs, recipe.sample_rate)
     train, val = split_groups(speech, options.validation, seed)
     if not train or not val:
         raise UnweaveError("the speech needs at least two speakers: some to train on, some to "
@@ -270,4 +273,85 @@ def speech_task(recipe: Recipe, options: SpeechData, seed: int, on_skip: Callabl
                                 "validation": sorted({r.group for r in val})},
                       "noise_recordings": len(noise), "music_stems": len(music),
                       "rirs": len(rirs)})
+    return task, None
+
+
+@dataclass
+class TalkerData:
+    """The ``talkers`` data options (command-line flags of the same names)."""
+
+    speech: list[str]
+    noise: list[str] = field(default_factory=list)  # light noise, now and then
+    rirs: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    validation: float = 0.1
+    level_db: float = 5.0
+    noise_p: float = 0.2
+    reverb: float = 0.2
+    validation_examples: int = 64
+
+
+def talkers_score(model, examples, count: int, device: str) -> float:
+    """Mean SI-SDR improvement (dB, best permutation) on ``count`` fixed mixtures."""
+    import torch
+
+    from unweave.nn.losses import si_sdr
+    from unweave.nn.pit import PIT, reorder
+
+    pit = PIT(lambda e, r: -si_sdr(e, r))
+    gains = []
+    for i in range(count):
+        mixture, sources = examples[i]
+        est = model(torch.from_numpy(mixture[None]).to(device)).cpu()
+        refs = torch.from_numpy(sources[None])
+        _, perm = pit(est, refs)
+        ours = si_sdr(reorder(est, perm), refs)[0]
+        base = si_sdr(torch.from_numpy(mixture)[None].expand_as(refs), refs)[0]
+        gains.append(float((ours - base).mean()))
+    return float(np.mean(gains)) if gains else float("nan")
+
+
+def _rir_list(paths: list[str], rate: int) -> list[np.ndarray]:
+    from unweave.data.mixing import impulse_responses
+
+    files = [f for p in map(Path, paths)
+             for f in (sorted(q for q in p.rglob("*") if q.suffix.lower() in (".wav", ".flac"))
+                       if p.is_dir() else [p])]
+    return impulse_responses(files, rate) if files else []
+
+
+def talkers_task(recipe: Recipe, options: TalkerData, seed: int, on_skip: Callable | None,
+                 progress: bool = False):
+    """``(Task, None)`` for a ``talkers`` recipe (as many talkers as it has sources)."""
+    from unweave.data.datasets import TalkerExamples
+    from unweave.data.index import index_recordings, split_groups
+    from unweave.nn.losses import LOSSES, MAGNITUDE_LOSSES, PAIRWISE_PARTS
+    from unweave.nn.train.loop import Task
+
+    speech = index_recordings(options.speech, on_skip, options.exclude)
+    train, val = split_groups(speech, options.validation, seed)
+    talkers = len(recipe.sources)
+    for part, what in ((train, "training"), (val, "validation")):
+        if len({r.group for r in part}) < talkers:
+            raise UnweaveError(f"{talkers} talkers need at least {talkers} {what} speakers; the "
+                               f"speech has {len({r.group for r in speech})} in all")
+    noise = index_recordings(options.noise, on_skip, options.exclude) if options.noise else []
+    rirs = _rir_list(options.rirs, recipe.sample_rate)
+    samples = int(round(recipe.segment * recipe.sample_rate))
+    common = {"sample_rate": recipe.sample_rate, "samples": samples, "talkers": talkers,
+              "level_db": options.level_db, "noise": noise,
+              "noise_p": options.noise_p if noise else 0.0, "rirs": rirs,
+              "reverb_p": options.reverb if rirs else 0.0}
+    examples = TalkerExamples(train, seed=seed, **common)
+    held = TalkerExamples(val, seed=seed + 10_000, **common)
+    losses = MAGNITUDE_LOSSES if recipe.domain == "magnitude" else LOSSES
+    count = options.validation_examples
+    task = Task(examples, losses[recipe.loss],
+                lambda model, device: talkers_score(model, held, count, device),
+                pit=True, pit_pairwise=PAIRWISE_PARTS.get(recipe.loss), domain=recipe.domain,
+                info={"data": {"speech": options.speech, "noise": options.noise,
+                               "rirs": options.rirs, "exclude": options.exclude},
+                      "split": {"train": sorted({r.group for r in train}),
+                                "validation": sorted({r.group for r in val})},
+                      "talkers": talkers})
     return task, None
