@@ -14,14 +14,19 @@ import sys
 import warnings
 from pathlib import Path
 
-from unweave.audio import read_audio
 from unweave.errors import UnweaveError, debugging, describe
-from unweave.methods import available_methods, get_method
-from unweave.methods.base import Separator
 from unweave.nn.device import DEVICE_HELP
-from unweave.paths import expand_inputs, unique_track_names
 
 EXIT_USAGE = 2
+
+
+def get_method(name: str):
+    """The method class ``name`` (methods are imported when a command needs one: start-up
+    stays fast)."""
+    from unweave.methods import get_method as lookup
+
+    return lookup(name)
+
 def finite_float(text: str) -> float:
     """A float option: NaN and infinity are refused (they would pass every range check)."""
     value = float(text)
@@ -54,7 +59,7 @@ def _skipped(message: str) -> None:
 
 # --- method options ---------------------------------------------------------------------------
 
-def add_method_options(parser: argparse.ArgumentParser, cls: type[Separator]) -> None:
+def add_method_options(parser: argparse.ArgumentParser, cls) -> None:
     """Flags for a method's options, made from its dataclass fields (``n_fft`` -> ``--n-fft``).
 
     Options not given stay unset, so the method's own defaults apply.
@@ -130,6 +135,8 @@ def cmd_separate(args) -> int:
         if not reference.exists():
             raise UnweaveError(f"{reference}: no such reference folder or file")
     outdir = Path(args.out)
+    from unweave.paths import expand_inputs, unique_track_names
+
     files = expand_inputs(args.inputs, exclude=outdir)
     _prepare_outdir(outdir)
     settings = Settings(str(outdir), args.force, args.format, args.bits,
@@ -305,7 +312,9 @@ def _train_nmf(args) -> int:
         raise UnweaveError(f"{out}: exists (use --force to overwrite)")
     if args.components < 1 or args.iter < 1:
         raise UnweaveError("--components and --iter must be >= 1")
+    from unweave.audio import read_audio
     from unweave.data.index import read_each
+    from unweave.paths import expand_inputs
 
     files = expand_inputs(args.data)
     recordings, rates = [], set()
@@ -463,6 +472,8 @@ def cmd_methods(args) -> int:
         for f in cls.options():
             print(f"    --{f.name.replace('_', '-'):<16} {f.type!s:<6} default {f.default!r}")
         return 0
+    from unweave.methods import available_methods
+
     rows = [("method", "channels", "mixing", "content", "needs", "what it does")]
     for name, cls in available_methods().items():
         a = cls.assumptions

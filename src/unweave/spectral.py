@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.fft
-import scipy.signal
 from numpy.lib.stride_tricks import sliding_window_view
 
 from unweave.errors import UnweaveError
@@ -43,6 +41,8 @@ class STFTConfig:
                                "hold too many frames")
 
     def window_array(self, dtype=np.float64) -> np.ndarray:
+        import scipy.signal  # (imported when first needed: it takes half a second)
+
         return scipy.signal.get_window(self.window, self.n_fft, fftbins=True).astype(dtype)
 
     def n_frames(self, length: int) -> int:
@@ -73,6 +73,8 @@ def stft(x: np.ndarray, config: STFTConfig = STFTConfig()) -> np.ndarray:
     padded = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(pad_left, pad_right)])
     frames = sliding_window_view(padded, n_fft, axis=-1)[..., ::hop, :]
     window = config.window_array(x.dtype)
+    import scipy.fft
+
     spec = scipy.fft.rfft(frames * window, axis=-1, workers=-1)
     return np.swapaxes(spec, -1, -2).astype(_complex_dtype(x), copy=False)
 
@@ -104,6 +106,8 @@ def istft(X: np.ndarray, config: STFTConfig = STFTConfig(),
     n_frames = X.shape[-1]
     real = _real_dtype(X)
     window = config.window_array(real)
+    import scipy.fft
+
     frames = scipy.fft.irfft(np.swapaxes(X, -1, -2), n=n_fft, axis=-1, workers=-1) * window
     signal = _overlap_add(frames.astype(real, copy=False), hop)
     norm = _overlap_add(np.broadcast_to(window**2, (n_frames, n_fft)), hop)

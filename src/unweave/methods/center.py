@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import uniform_filter1d
 
 from unweave.errors import UnweaveError
 from unweave.methods.base import Assumptions, Separation, Separator, register
@@ -34,6 +33,8 @@ def center_mask(spec: np.ndarray, sharpness: float = 16.0, smooth: int = 5) -> n
     cross = (left * right.conj()).real
     power = np.abs(left) ** 2 + np.abs(right) ** 2
     if smooth > 1:
+        from scipy.ndimage import uniform_filter1d
+
         cross = uniform_filter1d(cross, smooth, axis=-1)
         power = uniform_filter1d(power, smooth, axis=-1)
     tiny = np.finfo(power.dtype).tiny

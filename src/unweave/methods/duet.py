@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import gaussian_filter, maximum_filter
 
 from unweave.errors import UnweaveError
 from unweave.methods.base import (
@@ -41,6 +40,8 @@ def duet_features(spec: np.ndarray, n_fft: int) -> tuple[np.ndarray, np.ndarray,
 
 def find_peaks_2d(hist: np.ndarray, n: int, min_distance: int = 3) -> list[tuple[int, int]]:
     """The ``n`` highest local maxima of ``hist`` at least ``min_distance`` bins apart."""
+    from scipy.ndimage import maximum_filter
+
     local = (hist == maximum_filter(hist, size=2 * min_distance + 1)) & (hist > 0)
     candidates = np.argwhere(local)
     order = np.argsort(-hist[local])
@@ -94,6 +95,8 @@ class DUET(Separator):
         edges_d = np.linspace(-self.max_delay, self.max_delay, self.bins + 1)
         hist, _, _ = np.histogram2d(alpha[keep], delta[keep], bins=[edges_a, edges_d],
                                     weights=weight[keep])
+        from scipy.ndimage import gaussian_filter
+
         hist = gaussian_filter(hist, 1.0)
         peaks = find_peaks_2d(hist, self.n_sources)
         if len(peaks) < self.n_sources:

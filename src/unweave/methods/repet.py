@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import maximum_filter1d
 
 from unweave.errors import UnweaveError
 from unweave.methods.base import Assumptions, Separation, Separator, register
@@ -82,6 +81,8 @@ def repet_sim_model(magnitude: np.ndarray, max_frames: int, min_distance: int,
     for start in range(0, n, block):  # rows of the similarity matrix in blocks
         rows = slice(start, min(start + block, n))
         sim = unit[:, rows].T @ unit  # (block, frames)
+        from scipy.ndimage import maximum_filter1d
+
         peaks = sim == maximum_filter1d(sim, size=2 * min_distance + 1, axis=1, mode="constant")
         sim = np.where(peaks & (sim > threshold), sim, -np.inf)
         sim[np.arange(sim.shape[0]), np.arange(rows.start, rows.stop)] = np.inf  # itself
