@@ -159,3 +159,20 @@ def test_train_command_and_bad_bases(capsys, tmp_path, mir1k):
     assert main(["separate", str(tmp_path / "mix44.wav"), "-m", "nmf", "--bases", str(out),
                  "-o", str(tmp_path / "o3")]) == 2
     assert "trained at 16000 Hz" in capsys.readouterr().err
+
+
+def test_repet_sim_picks_similar_frames_greedily():
+    """Frames at least min_distance apart, the frame itself and its neighbours left out, the
+    most similar first."""
+    from unweave.methods.repet import similar_frames
+
+    rng = np.random.default_rng(0)
+    pattern = rng.random((20, 4))
+    magnitude = np.tile(pattern, 6) + 0.01 * rng.random((20, 24))  # period 4 frames
+    indices, valid = similar_frames(magnitude, max_frames=10, min_distance=2)
+    for frame in range(24):
+        taken = indices[frame, valid[frame]]
+        assert frame not in taken and np.all(np.abs(taken - frame) > 2)
+        assert np.all(np.abs(np.subtract.outer(taken, taken))[~np.eye(len(taken), dtype=bool)]
+                      > 2)
+        assert np.all(taken[:5] % 4 == frame % 4)  # its pattern's 5 repetitions first

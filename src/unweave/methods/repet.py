@@ -9,8 +9,9 @@
   similarity), so repetitions need not be periodic.
 
 Both build ``W = min(model, |X|)`` and the soft mask ``W / |X|`` for the accompaniment; the
-vocals are the rest. Long inputs are handled by windowed REPET: ``segment_seconds`` cuts the
-song into overlapping segments, each with its own period.
+bins below ``high_pass_hz`` (100 Hz) are all accompaniment; the vocals are the rest. Long
+inputs are handled by windowed REPET: ``segment_seconds`` cuts the song into overlapping
+segments, each with its own period.
 """
 
 from __future__ import annotations
@@ -65,38 +66,68 @@ def repet_model(magnitude: np.ndarray, period: int) -> np.ndarray:
     return np.tile(model, n_seg)[:, :n]
 
 
-def repet_sim_model(magnitude: np.ndarray, max_frames: int, min_distance: int,
-                    threshold: float = 0.0, block: int = 256) -> np.ndarray:
-    """Background model of REPET-SIM: per frame, the median of its most similar frames.
+def similar_frames(magnitude: np.ndarray, max_frames: int, min_distance: int,
+                   threshold: float = 0.0, block: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """The frames most similar to each frame, for REPET-SIM: ``(freqs, frames)`` ->
+    ``(frames, k)`` indices and a ``(frames, k)`` validity mask.
 
-    Similar frames are the peaks of the frame's row of the cosine-similarity matrix, at least
-    ``min_distance`` frames apart, above ``threshold``, at most ``max_frames`` (the frame itself
-    included).
+    Per row of the cosine-similarity matrix, greedily: the most similar frame not yet ruled
+    out is taken and every frame within ``min_distance`` of it is ruled out, starting from the
+    frame itself (which is not taken), until ``max_frames`` are taken or none is left above
+    ``threshold`` (Rafii & Pardo 2012, as nussl finds its peaks).
     """
-    n_freq, n = magnitude.shape
+    n = magnitude.shape[-1]
     norms = np.linalg.norm(magnitude, axis=0)
     unit = magnitude / np.maximum(norms, np.finfo(float).tiny)
-    model = np.empty_like(magnitude)
-    k = min(max_frames, n)
+    k = max(1, min(max_frames, n - 1))
+    indices = np.zeros((n, k), np.int64)
+    valid = np.zeros((n, k), bool)
+    frames = np.arange(n)
     for start in range(0, n, block):  # rows of the similarity matrix in blocks
-        rows = slice(start, min(start + block, n))
+        rows = np.arange(start, min(start + block, n))
         sim = unit[:, rows].T @ unit  # (block, frames)
-        from scipy.ndimage import maximum_filter1d
+        sim[sim <= threshold] = -np.inf
+        sim[np.abs(frames[None] - rows[:, None]) <= min_distance] = -np.inf  # itself, near
+        for i in range(k):
+            best = np.argmax(sim, axis=1)
+            found = sim[np.arange(len(rows)), best] > -np.inf
+            if not found.any():
+                break
+            indices[rows, i], valid[rows, i] = best, found
+            near = np.abs(frames[None] - best[:, None]) <= min_distance
+            sim[near] = -np.inf
+    return indices, valid
 
-        peaks = sim == maximum_filter1d(sim, size=2 * min_distance + 1, axis=1, mode="constant")
-        sim = np.where(peaks & (sim > threshold), sim, -np.inf)
-        sim[np.arange(sim.shape[0]), np.arange(rows.start, rows.stop)] = np.inf  # itself
-        best = np.argpartition(-sim, k - 1, axis=1)[:, :k]
-        valid = np.take_along_axis(sim, best, axis=1) > -np.inf
-        picked = magnitude[:, best]  # (freqs, block, k)
-        picked = np.where(valid[None], picked, np.nan)
-        model[:, rows] = np.nanmedian(picked, axis=-1)
+
+def median_of_frames(magnitude: np.ndarray, indices: np.ndarray, valid: np.ndarray,
+                     block: int = 256) -> np.ndarray:
+    """Per frame, the median of ``magnitude`` over its similar frames: ``(..., freqs, frames)``
+    -> same shape; a frame without similar frames keeps its own magnitude (all background)."""
+    model = magnitude.copy()
+    counts = valid.sum(axis=1)  # taken in order: the first ``count`` are the valid ones
+    for count in np.unique(counts[counts > 0]):
+        same = np.flatnonzero(counts == count)
+        for start in range(0, len(same), block):
+            rows = same[start : start + block]
+            picked = magnitude[..., indices[rows, :count]]  # (..., freqs, rows, count)
+            model[..., rows] = np.median(picked, axis=-1)
     return model
+
+
+def repet_sim_model(magnitude: np.ndarray, max_frames: int, min_distance: int,
+                    threshold: float = 0.0, block: int = 256) -> np.ndarray:
+    """Background model of REPET-SIM for ``(channels, freqs, frames)`` magnitudes: similar
+    frames found on the channels' mean, the median taken in each channel (as nussl)."""
+    indices, valid = similar_frames(magnitude.mean(axis=0), max_frames, min_distance,
+                                    threshold, block)
+    return median_of_frames(magnitude, indices, valid, block)
 
 
 @dataclass
 class _Repet(Separator):
     segment_seconds: float = 0.0
+    high_pass_hz: float = 100.0
+    window_seconds: float = 0.04
 
     assumptions = MUSIC
 
@@ -110,13 +141,15 @@ class _Repet(Separator):
             whole = type(self)(**{**self.__dict__, "segment_seconds": 0.0})
             return separate_in_chunks(whole, mixture, sample_rate, self.segment_seconds,
                                       self.segment_seconds / 4)
-        config = stft_for(sample_rate)
+        config = stft_for(sample_rate, self.window_seconds)
         spec = stft(mixture, config)
         magnitude = np.abs(spec)
-        # One model from the channels' mean magnitude, applied to each channel (as REPET).
-        model = self._model(magnitude.mean(axis=0), sample_rate, config)
-        background = np.minimum(model[None], magnitude)
+        model = self._model(magnitude, sample_rate, config)  # (channels, freqs, frames)
+        background = np.minimum(model, magnitude)
         mask = np.where(magnitude > 0, background / np.maximum(magnitude, 1e-12), 1.0)
+        # Voices are rarely below ~100 Hz: the lowest bins stay in the background (Rafii's
+        # "dual high-pass filter of the foreground"; nussl's high_pass_cutoff).
+        mask[..., config.freqs(sample_rate) < self.high_pass_hz, :] = 1.0
         length = mixture.shape[-1]
         accompaniment = istft(spec * mask, config, length)
         return Separation({"vocals": mixture - accompaniment, "accompaniment": accompaniment},
@@ -147,10 +180,11 @@ class Repet(_Repet):
 
     def _model(self, magnitude, sample_rate, config):
         frames_per_second = sample_rate / config.hop
-        beat = beat_spectrum(magnitude**2)
+        beat = beat_spectrum(magnitude.mean(axis=0) ** 2)
         period = repeating_period(beat, max(1, int(self.min_period * frames_per_second)),
                                   int(self.max_period * frames_per_second))
-        return repet_model(magnitude, period)
+        # One model from the channels' mean magnitude, applied to each channel (as REPET).
+        return repet_model(magnitude.mean(axis=0), period)[None]
 
 
 @register
@@ -159,11 +193,14 @@ class RepetSim(_Repet):
     """REPET-SIM (Rafii & Pardo 2012): non-periodic repetitions from the similarity matrix.
 
     ``max_frames`` similar frames at least ``min_distance`` seconds apart, similarity above
-    ``threshold``.
+    ``threshold``; per channel the median of those frames. The defaults (128 ms windows, 0.5 s,
+    20 frames) were chosen by a benchmark on 24 songs (docs/benchmarks.md): +5.6 dB vocals SDR
+    over the mixture where nussl's defaults give +4.8 dB.
     """
 
-    max_frames: int = 100
-    min_distance: float = 1.0
+    window_seconds: float = 0.128
+    max_frames: int = 20
+    min_distance: float = 0.5
     threshold: float = 0.0
 
     name = "repet-sim"

@@ -28,15 +28,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-import scipy.fft
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.optimize import linear_sum_assignment
 
 from unweave.errors import UnweaveError
 from unweave.metrics.projection import (
     Projector,
     correlations,
-    gram,
     independent_channels,
     xcorr,
 )
@@ -82,6 +79,20 @@ class BSSEvalResult:
         return d
 
 
+def fast_length(n: int) -> int:
+    """The smallest length ``>= n`` whose only prime factors are 2, 3 and 5 (fast FFTs)."""
+    best = 1 << max(0, int(n - 1).bit_length())
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            length = p35 << max(0, int(-(-n // p35) - 1).bit_length())
+            best = min(best, length)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
 def _db(num, den) -> np.ndarray:
     num = np.asarray(num, np.float64)
     den = np.asarray(den, np.float64)
@@ -92,10 +103,11 @@ def _db(num, den) -> np.ndarray:
 # --- v3: filters fitted on the segment that is scored -------------------------------------------
 
 def _fit(ref: np.ndarray, est: np.ndarray, filter_len: int):
-    """Gram matrix, right-hand sides and the source of each basis channel.
+    """Right-hand sides, the basis channels and their cross-correlations.
 
-    Returns ``g`` ``(K L, K L)`` and ``d`` ``(K L, n_est * C)`` over the ``K`` independent
-    reference channels, and ``keep`` ``(K,)``: their flat indices ``source * C + channel``.
+    Returns ``d`` ``(K L, n_est * C)`` over the ``K`` independent reference channels, ``keep``
+    ``(K,)``: their flat indices ``source * C + channel``, and their cross-correlations
+    ``(K, K, 2 L - 1)`` (from which the Gram matrix is read, see ``projection.gram``).
     """
     n_src, n_chan, n = ref.shape
     m = n_src * n_chan
@@ -103,9 +115,21 @@ def _fit(ref: np.ndarray, est: np.ndarray, filter_len: int):
     # One pass: references against references and estimates.
     xc = xcorr(refs_flat, np.concatenate([refs_flat, est.reshape(-1, n)]), filter_len - 1)
     keep = independent_channels(xc[:, :m])
-    g = gram(xc[np.ix_(keep, keep)], filter_len)
+    refs_xc = xc[np.ix_(keep, keep)]
     d = correlations(xc[keep, m:], filter_len)
-    return g, d, keep
+    return d, keep, refs_xc
+
+
+def _projectors(refs_xc, keep, n_chan, filter_len):
+    """The projector on all kept reference channels and, per source, on its own ones (with
+    the rows of the Gram matrix that are its own)."""
+    owner = keep // n_chan
+    own = {}
+    for j in np.unique(owner):
+        idx = np.flatnonzero(owner == j)
+        rows = (idx[:, None] * filter_len + np.arange(filter_len)).ravel()
+        own[j] = (rows, Projector(refs_xc=refs_xc[np.ix_(idx, idx)]))
+    return Projector(refs_xc=refs_xc), own
 
 
 def _v3_pair_scores(ref: np.ndarray, est: np.ndarray, filter_len: int, all_pairs: bool,
@@ -113,20 +137,20 @@ def _v3_pair_scores(ref: np.ndarray, est: np.ndarray, filter_len: int, all_pairs
     """Scores ``(4, n_est, n_ref)`` (SDR, ISR, SIR, SAR) of every estimate against every
     reference (``all_pairs``) or of estimate j against reference j only (others NaN)."""
     n_src, n_chan, _ = ref.shape
-    g, d, keep = _fit(ref, est, filter_len)
-    owner = np.repeat(keep // n_chan, filter_len)
+    d, keep, refs_xc = _fit(ref, est, filter_len)
+    everything, own = _projectors(refs_xc, keep, n_chan, filter_len)
     # |P|^2 per estimate: its projection on every delayed reference channel.
-    p_all = Projector(g).energies(d).reshape(n_src, n_chan).sum(axis=1)
+    p_all = everything.energies(d).reshape(n_src, n_chan).sum(axis=1)
     ee = (est**2).sum(axis=(1, 2))
     ss = (ref**2).sum(axis=(1, 2))
     out = np.full((4, n_src, n_src), np.nan)
     for jt in range(n_src):
-        rows = np.flatnonzero(owner == jt)
-        if rows.size == 0:
+        if jt not in own:
             continue  # silent reference: NaN
+        rows, projector = own[jt]
         cols = np.arange(n_src) if all_pairs else np.array([jt])
         dj = d[rows].reshape(rows.size, n_src, n_chan)[:, cols].reshape(rows.size, -1)
-        p_own = Projector(g[np.ix_(rows, rows)]).energies(dj)
+        p_own = projector.energies(dj)
         p_own = p_own.reshape(len(cols), n_chan).sum(axis=1)
         pa = p_all[cols]
         if images:
@@ -146,6 +170,8 @@ def _select(pair_scores: np.ndarray, compute_permutation: bool) -> tuple[np.ndar
     (Hungarian algorithm, so any number of sources works) or the identity."""
     n = pair_scores.shape[-1]
     if compute_permutation:
+        from scipy.optimize import linear_sum_assignment  # (slow to import; rarely needed)
+
         sir = np.nan_to_num(pair_scores[2], nan=-1e9, posinf=1e9, neginf=-1e9)
         est_idx, ref_idx = linear_sum_assignment(-sir)
         perm = np.empty(n, int)
@@ -250,23 +276,22 @@ def bss_eval_v4(reference, estimate, window: int = 44100, hop: int = 44100,
     n_src, n_chan, n = ref.shape
     L = filter_len
     bad = warn_silent(ref, est)
-    g, d, keep = _fit(ref, est, L)
-    owner = np.repeat(keep // n_chan, L)
-    basis = np.unique(keep // n_chan)  # sources with at least one independent channel
-    rows_of = {j: np.flatnonzero(owner == j) for j in basis}
+    d, keep, refs_xc = _fit(ref, est, L)
+    everything, own = _projectors(refs_xc, keep, n_chan, L)
+    basis = np.array(sorted(own), int)  # sources with at least one independent channel
     chan_of = {j: keep[keep // n_chan == j] % n_chan for j in basis}
     # Filters on all references, (src_est, K, L, C), and on the own reference, per source.
-    k_chan = g.shape[0] // L
-    c_all = Projector(g).solve(d).reshape(k_chan, L, n_src, n_chan).transpose(2, 0, 1, 3)
-    c_own = {j: Projector(g[np.ix_(r, r)]).solve(d[r][:, j * n_chan:(j + 1) * n_chan])
-             .reshape(-1, L, n_chan) for j, r in rows_of.items()}
+    k_chan = len(keep)
+    c_all = everything.solve(d).reshape(k_chan, L, n_src, n_chan).transpose(2, 0, 1, 3)
+    c_own = {j: p.solve(d[r][:, j * n_chan:(j + 1) * n_chan]).reshape(-1, L, n_chan)
+             for j, (r, p) in own.items()}
 
     n_win = int(np.floor((n - window + hop) / hop)) if window < n else 1
     win_len = min(window, n)
-    nfft = scipy.fft.next_fast_len(win_len + L - 1, real=True)
+    nfft = fast_length(win_len + L - 1)
     nfft += nfft % 2  # even: the last bin is the Nyquist bin
-    spec_all = scipy.fft.rfft(c_all, n=nfft, axis=2, workers=-1)  # (j, K, F, C)
-    spec_own = {j: scipy.fft.rfft(c, n=nfft, axis=1, workers=-1)  # (K_j, F, C)
+    spec_all = np.fft.rfft(c_all, n=nfft, axis=2)  # (j, K, F, C)
+    spec_own = {j: np.fft.rfft(c, n=nfft, axis=1)  # (K_j, F, C)
                 for j, c in c_own.items()}
     weight = np.full(nfft // 2 + 1, 2.0 / nfft)
     weight[[0, -1]] = 1.0 / nfft  # DC and Nyquist bins count once
@@ -279,8 +304,8 @@ def bss_eval_v4(reference, estimate, window: int = 44100, hop: int = 44100,
     frames_e = sliding_window_view(est, win_len, axis=-1)[..., ::hop, :][..., :n_win, :]
     for first in range(0, n_win, 8):  # FFTs of 8 windows at once (parallel, bounded memory)
         batch = range(first, min(first + 8, n_win))
-        rfs = scipy.fft.rfft(frames_r[..., first:batch.stop, :], n=nfft, axis=-1, workers=-1)
-        efs = scipy.fft.rfft(frames_e[..., first:batch.stop, :], n=nfft, axis=-1, workers=-1)
+        rfs = np.fft.rfft(frames_r[..., first:batch.stop, :], n=nfft, axis=-1)
+        efs = np.fft.rfft(frames_e[..., first:batch.stop, :], n=nfft, axis=-1)
         for i, w in enumerate(batch):
             r, e = frames_r[..., w, :], frames_e[..., w, :]
             if silent(r).any() or silent(e).any():

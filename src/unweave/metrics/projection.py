@@ -12,8 +12,6 @@ estimate and channel, where the reference implementations solve one LU system pe
 from __future__ import annotations
 
 import numpy as np
-import scipy.fft
-import scipy.linalg
 from numpy.lib.stride_tricks import sliding_window_view
 
 
@@ -45,11 +43,11 @@ def xcorr(x: np.ndarray, y: np.ndarray, max_lag: int) -> np.ndarray:
         for i in range(count):
             seg = x[:, (first + i) * block : (first + i + 1) * block]
             x_frames[:, i, k : k + seg.shape[-1]] = seg
-        spec_x = scipy.fft.rfft(x_frames[:, :count], axis=-1, workers=-1)
-        spec_y = scipy.fft.rfft(y_frames[:, first : first + count], axis=-1, workers=-1)
+        spec_x = np.fft.rfft(x_frames[:, :count], axis=-1)
+        spec_y = np.fft.rfft(y_frames[:, first : first + count], axis=-1)
         # Sum over blocks of conj(X) Y, as one matrix product per frequency.
         cross += np.matmul(spec_x.transpose(2, 0, 1).conj(), spec_y.transpose(2, 1, 0))
-    circ = scipy.fft.irfft(cross, n=nfft, axis=0, workers=-1)  # (nfft, P, Q)
+    circ = np.fft.irfft(cross, n=nfft, axis=0)  # (nfft, P, Q)
     lags = np.arange(-k, k + 1) % nfft
     return np.moveaxis(circ[lags], 0, -1)
 
@@ -69,6 +67,63 @@ def correlations(refs_est_xc: np.ndarray, filter_len: int) -> np.ndarray:
     m, e = refs_est_xc.shape[:2]
     pos = refs_est_xc[:, :, filter_len - 1 :]  # lags 0..L-1
     return pos.transpose(0, 2, 1).reshape(m * filter_len, e)
+
+
+def block_levinson(refs_xc: np.ndarray, d: np.ndarray) -> np.ndarray | None:
+    """Solve ``G c = d`` for the block-Toeplitz Gram matrix of :func:`gram` without forming it.
+
+    ``refs_xc`` ``(M, M, 2L - 1)`` are the references' cross-correlations, ``d`` ``(M L, R)``
+    the right-hand sides (index ``(m, tau)``). Re-ordered by delay, ``G`` has the ``M x M``
+    blocks ``A(tau - tau')`` with ``A(k) = refs_xc[..., L - 1 + k]``; the multichannel Levinson
+    recursion (Whittle 1963; Wiggins & Robinson 1965) grows forward and backward predictors one
+    delay at a time: ``O(M^3 L^2)`` operations where a Cholesky factorisation of ``G`` needs
+    ``O(M^3 L^3)``. Returns ``None`` when a prediction-error matrix is not positive definite
+    (``G`` singular or nearly so): the caller then factors ``G`` itself.
+    """
+    m, _, lags = refs_xc.shape
+    L = (lags + 1) // 2
+    # Blocks side by side, (M, (2L - 1) M), so that each step's run of blocks is a view:
+    # forward[:, i M:(i + 1) M] = A(L - 1 - i), backward[:, i M:(i + 1) M] = A(i - L + 1).
+    backward = refs_xc.transpose(0, 2, 1).reshape(m, lags * m)
+    forward = refs_xc[:, :, ::-1].transpose(0, 2, 1).reshape(m, lags * m)
+    y = d.reshape(m, L, -1).transpose(1, 0, 2)  # (L, M, R): block rows by delay
+    f = np.zeros((L, m, m))  # forward predictor, f[0] = I
+    rb = np.zeros((L, m, m))  # backward predictor, reversed: rb[0] = I
+    f[0] = rb[0] = np.eye(m)
+    ef = eb = refs_xc[:, :, L - 1]
+    try:
+        inv_ef = inv_eb = np.linalg.inv(eb)
+        x = np.zeros_like(y)
+        x[0] = inv_eb @ y[0]
+        for n in range(1, L):
+            cols = slice((L - 1 - n) * m, (L - 1) * m)
+            ahead, behind = forward[:, cols], backward[:, cols]  # A(n..1), A(-n..-1)
+            alpha_f = ahead @ f[:n].reshape(n * m, m)
+            alpha_b = behind @ rb[:n].reshape(n * m, m)
+            gamma_f, gamma_b = -inv_eb @ alpha_f, -inv_ef @ alpha_b
+            f_new = f[: n + 1] + rb[n::-1] @ gamma_f  # rb[n] = 0: f's first block stays I
+            rb[: n + 1] += f[n::-1] @ gamma_b
+            f[: n + 1] = f_new
+            ef, eb = ef + alpha_b @ gamma_f, eb + alpha_f @ gamma_b
+            np.linalg.cholesky(eb)  # positive definite, or LinAlgError: G is (near) singular
+            inv_ef, inv_eb = np.linalg.inv(ef), np.linalg.inv(eb)
+            beta = ahead @ x[:n].reshape(n * m, -1)
+            x[: n + 1] += rb[n::-1] @ (inv_eb @ (y[n] - beta))
+    except np.linalg.LinAlgError:
+        return None
+    return x.transpose(1, 0, 2).reshape(m * L, -1)
+
+
+def toeplitz_matvec(refs_xc: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """``G c`` for the Gram matrix of :func:`gram` without forming it (FFT convolutions):
+    ``refs_xc`` ``(M, M, 2L - 1)``, ``c`` ``(M L, R)`` -> ``(M L, R)``."""
+    m, _, lags = refs_xc.shape
+    L = (lags + 1) // 2
+    nfft = 1 << (lags + L - 1).bit_length()
+    kernel = np.fft.rfft(refs_xc, nfft, axis=-1)  # (M, M, F)
+    spec = np.fft.rfft(c.reshape(m, L, -1), nfft, axis=1)  # (M, F, R)
+    out = np.fft.irfft(np.einsum("abf,bfr->afr", kernel, spec), nfft, axis=1)
+    return out[:, L - 1 : 2 * L - 1].reshape(m * L, -1)
 
 
 def independent_channels(refs_xc: np.ndarray, tol: float = 1e-10) -> np.ndarray:
@@ -99,15 +154,45 @@ class Projector:
     scores agree with them even on such degenerate input: an LU solve, then least squares.
     """
 
-    def __init__(self, g: np.ndarray):
-        self._g = g
-        try:
-            self._chol = scipy.linalg.cho_factor(g, lower=True, check_finite=False)
-        except np.linalg.LinAlgError:
-            self._chol = None
+    def __init__(self, g: np.ndarray | None = None, refs_xc: np.ndarray | None = None):
+        if g is None and refs_xc is None:
+            raise ValueError("need the Gram matrix or the references' cross-correlations")
+        self._given_g = g
+        self._xc = refs_xc
+        self._chol = None
+        self._factored = False
+
+    @property
+    def _g(self) -> np.ndarray:
+        if self._given_g is None:  # built only when the Levinson recursion is not enough
+            self._given_g = gram(self._xc, (self._xc.shape[-1] + 1) // 2)
+        return self._given_g
+
+    def _factor(self):
+        import scipy.linalg  # (only here: importing scipy costs a command's start-up time)
+
+        if not self._factored:
+            self._factored = True
+            try:
+                self._chol = scipy.linalg.cho_factor(self._g, lower=True, check_finite=False)
+            except np.linalg.LinAlgError:
+                self._chol = None
 
     def solve(self, d: np.ndarray) -> np.ndarray:
-        """Filter coefficients ``c`` with ``G c = d`` (``d``: ``(rows, columns)``)."""
+        """Filter coefficients ``c`` with ``G c = d`` (``d``: ``(rows, columns)``).
+
+        With the references' cross-correlations (``refs_xc``), the block Levinson recursion
+        first; its answer is kept when its residual is at rounding level (relative 1e-9),
+        else ``G`` is factored as below."""
+        if self._xc is not None and not self._factored:
+            c = block_levinson(self._xc, d)
+            if c is not None:
+                residual = np.linalg.norm(toeplitz_matvec(self._xc, c) - d)
+                if np.isfinite(residual) and residual <= 1e-9 * np.linalg.norm(d):
+                    return c
+        self._factor()
+        import scipy.linalg
+
         if self._chol is not None:
             return scipy.linalg.cho_solve(self._chol, d, check_finite=False)
         try:
@@ -117,6 +202,11 @@ class Projector:
 
     def energies(self, d: np.ndarray) -> np.ndarray:
         """Energy of the projection per column of ``d``: ``|X c|^2 = c^T G c``."""
+        if self._xc is not None:
+            return np.einsum("ij,ij->j", d, self.solve(d))
+        self._factor()
+        import scipy.linalg
+
         if self._chol is not None:
             w = scipy.linalg.solve_triangular(self._chol[0], d, lower=True, check_finite=False)
             return np.einsum("ij,ij->j", w, w)
