@@ -231,8 +231,18 @@ def test_real_process_prints_no_traceback(tmp_path):
 
 
 def test_demo_writes_a_page(capsys, tmp_path):
-    code, out, err = run(capsys, "demo", "--out", tmp_path / "demo", "-q")
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        code, out, err = run(capsys, "demo", "--out", tmp_path / "demo", "-q")
+    finally:
+        os.umask(old)
     assert code == 0, err
+    modes = {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "demo").rglob("*")
+             if p.is_file()}
+    assert modes == {0o644}  # readable by others, as open() under the umask
     page = (tmp_path / "demo" / "index.html").read_text()
     assert page.count("<audio") >= 20 and "http" not in page
     assert "four talkers: DUET" in page and "cocktail party" in page
