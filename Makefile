@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,bench,nn,cluster,speech]"
+	$(PY) -m pip install --quiet -e ".[dev,bench,nn,cluster,speech,serve]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -20,7 +20,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
-	$(PY) -m pip install --quiet -e ".[dev,bench,nn,cluster,speech,peers]"
+	$(PY) -m pip install --quiet -e ".[dev,bench,nn,cluster,speech,serve,peers]"
 	@command -v ffmpeg >/dev/null || echo "museval needs ffmpeg: apt-get install ffmpeg"
 	$(PY) benchmarks/run_all.py
 

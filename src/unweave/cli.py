@@ -487,6 +487,32 @@ def cmd_methods(args) -> int:
     return 0
 
 
+# --- serve ------------------------------------------------------------------------------------
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def cmd_serve(args) -> int:
+    try:
+        import uvicorn
+
+        from unweave.serve.app import create_app, default_data_folder
+    except ImportError as exc:
+        raise UnweaveError(f"unweave serve needs the 'serve' extra ({exc.name} is missing): "
+                           "pip install 'unweave[serve]'") from None
+    if args.jobs < 1 or args.max_upload_mb <= 0 or not 0 < args.port < 65536:
+        raise UnweaveError("need --jobs >= 1, --max-upload-mb > 0 and a port in 1..65535")
+    data = Path(args.data) if args.data else default_data_folder()
+    if args.host not in LOOPBACK:
+        print(f"unweave: warning: serving on {args.host}: anyone who can reach this address "
+              "can upload files and run separations", file=sys.stderr)
+    app = create_app(data, args.jobs, args.max_upload_mb)
+    print(f"unweave: serving on http://{args.host}:{args.port}/ (jobs in {data}; "
+          "Ctrl-C stops)", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 # --- demo -------------------------------------------------------------------------------------
 
 def cmd_demo(args) -> int:
@@ -766,6 +792,17 @@ def build_parser(method: str | None = None, trainer: str | None = None) -> OneLi
     p = sub.add_parser("methods", help="list the methods and what each assumes")
     p.add_argument("name", nargs="?", help="show one method's options")
     p.set_defaults(func=cmd_methods)
+
+    p = sub.add_parser("serve", help="a local web page to separate, listen and download",
+                       description="A web page and JSON API on this computer: drop files, "
+                       "pick a method, listen to and download the sources.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: "
+                   "loopback only)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--data", help="folder for jobs (default: ~/.cache/unweave/serve)")
+    p.add_argument("--jobs", type=int, default=1, help="separations at a time")
+    p.add_argument("--max-upload-mb", type=float, default=500.0)
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="separate a synthesised example and write an HTML page")
     p.add_argument("--out", default="demo_output")
