@@ -377,7 +377,8 @@ def test_report_pages_with_players_spectrograms_scores_and_escaped_names(capsys,
     assert len(pages) == 2
     for page in pages:
         html_text = page.read_text()
-        assert html_text.count("<audio") == 3  # the mixture and two estimates
+        assert html_text.count("<audio") == 5  # the mixture, two estimates, their true sources
+        assert html_text.count("(true source)") == 2
         assert "<img src=x" not in html_text and "SDR" in html_text
     # Per track: the mixture's spectrogram, and each estimate's spectrogram and mask.
     assert len(list((out / "report" / "img").rglob("*.png"))) == 2 * (1 + 2 * 2)

@@ -68,3 +68,36 @@ def test_report_pages_load_in_headless_chromium(tmp_path, capsys):
                 page.close()
         finally:
             browser.close()
+
+
+def test_demo_page_loads_in_headless_chromium(tmp_path, capsys):
+    """The demo (real excerpts when the shared data is here): every player and picture loads,
+    no console error, no network."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    from conftest import DATA
+
+    argv = ["demo", "--out", str(tmp_path / "demo"), "-q"]
+    if DATA.is_dir():
+        argv += ["--data", str(DATA)]
+    assert main(argv) == 0
+    page_file = tmp_path / "demo" / "index.html"
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        try:
+            page = browser.new_page()
+            problems, requests = [], []
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(page_file.as_uri())
+            result = page.evaluate(CHECK)
+            assert not problems, problems
+            assert all(u.startswith("file://") for u in requests), requests
+            assert all(error is None and ready >= 1 for _, ready, error in result["audio"])
+            assert result["images"] and all(width > 0 for _, width in result["images"])
+            if DATA.is_dir():
+                assert len(result["images"]) >= 5  # spectrograms and masks of the real song
+        finally:
+            browser.close()

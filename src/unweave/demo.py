@@ -1,12 +1,17 @@
-"""``unweave demo``: the classic demonstrations on one page, with players and scores.
+"""``unweave demo``: for each kind of problem, the method that does it best, beside its oracle
+bound, on one page (the report's page builder: players, spectrograms, masks, scores).
 
-- a song (synthesised): karaoke by centre extraction, harmonic/percussive, and the bounds;
+- a real song (the MUSDB18 '80s Rock' excerpt of the shared data): vocals by the bundled
+  ``unet``, drums by ``hpss``, each beside the ideal ratio mask; when the excerpt is not
+  there, a synthesised song with centre extraction and HPSS;
 - two microphones, four talkers: DUET;
 - a cocktail party of three talkers in a room, three microphones: ILRMA;
 - four stems of a real song (a MUSDB18 excerpt from the shared data) with the bundled network
   and its oracle bound;
 - speech out of noise: a CMU ARCTIC sentence in a recorded exercise bike at 0 dB, the bundled
-  causal network beside the ideal ratio mask.
+  causal network beside the ideal ratio mask;
+- two talkers on one microphone (SiSEC 2011 voices): the bundled ``talkers`` network beside
+  the ideal ratio mask.
 
 Offline and deterministic. The talkers and rooms come from ``data`` (the shared data folder:
 SiSEC 2011 speech and measured office impulse responses) when it is there; otherwise they are
@@ -24,7 +29,7 @@ from unweave.audio import write_audio
 from unweave.errors import UnweaveError
 from unweave.methods import get_method
 from unweave.metrics import framewise_sdr
-from unweave.report import Section, write_page
+from unweave.report import Section, mask_png, spectrogram_png, write_page
 from unweave.synth import synth_song
 
 SAMPLE_RATE = 22050
@@ -142,6 +147,110 @@ def _array_demos(out: Path, data: Path | None) -> list[Section]:
     return [duet, ilrma]
 
 
+MUSIC = "musdb18_7s_80s_rock_museval/decoded"
+#: (title, method, options, {estimate: reference stems summed}) on the real song.
+MUSIC_RUNS = [
+    ("Vocals against the rest: the bundled U-Net", "unet", {},
+     {"vocals": ("vocals",), "accompaniment": ("drums", "bass", "other")}),
+    ("Drums against the rest: harmonic/percussive separation", "hpss", {},
+     {"percussive": ("drums",), "harmonic": ("vocals", "bass", "other")}),
+]
+
+
+def _pictures(folder: Path, mixture: np.ndarray, estimates: dict[str, np.ndarray], rate: int
+              ) -> list[tuple[str, Path]]:
+    """A spectrogram and a mask picture per estimate."""
+    images = []
+    for name, audio in estimates.items():
+        images.append((f"{name}: spectrogram", spectrogram_png(audio, rate,
+                                                                 folder / f"{name}.png")))
+        images.append((f"{name}: mask |estimate| / |mixture|",
+                       mask_png(audio, mixture, folder / f"{name}.mask.png", rate)))
+    return images
+
+
+def _music_demos(out: Path, data: Path | None) -> list[Section]:
+    """The best method per music problem on the real song, each beside the ideal ratio mask;
+    nothing when the song is not here (the synthesised song stands in)."""
+    from unweave.audio import read_audio
+
+    folder = data / MUSIC if data else None
+    if folder is None or not (folder / "vocals.flac").exists():
+        return []
+    stems = {n: read_audio(folder / f"{n}.flac")[0] for n in ("vocals", "drums", "bass",
+                                                              "other")}
+    mixture = sum(stems.values())
+    rate = 44100
+    (out / "song").mkdir()
+    sections = [Section("The song: MUSDB18 '80s Rock' (7 s, stereo 44.1 kHz)",
+                        [("mixture", write_audio(out / "song" / "mixture.wav", mixture, rate))],
+                        images=[("mixture: spectrogram",
+                                 spectrogram_png(mixture, rate, out / "song" / "mixture.png"))],
+                        note="A MUSDB18 test song: never trained on.")]
+    for title, method, options, targets in MUSIC_RUNS:
+        refs = {k: sum(stems[s] for s in parts) for k, parts in targets.items()}
+        try:
+            ours = get_method(method)(**options)(mixture, rate)
+        except UnweaveError:  # (no bundled model in this install)
+            continue
+        oracle = get_method("irm")()(mixture, rate, references=refs)
+        sub = out / method
+        sub.mkdir()
+        players, table = [], [["source", "compared with", method, "irm (upper bound)",
+                               "mixture"]]
+        for name in refs:
+            players.append((f"{method}: {name}", write_audio(sub / f"{name}.wav", ours[name],
+                                                             rate)))
+            players.append((f"irm: {name}", write_audio(sub / f"irm_{name}.wav", oracle[name],
+                                                        rate)))
+            scores = [np.nanmedian(framewise_sdr(refs[name], x, rate))
+                      for x in (ours[name], oracle[name], mixture)]
+            table.append([name, " + ".join(targets[name])] + [f"{v:.2f}" for v in scores])
+        images = _pictures(sub, mixture, {n: ours[n] for n in refs}, rate)
+        sections.append(Section(title, players, table, images=images,
+                                note=f"{get_method(method).reference}. SDR in dB."))
+    return sections
+
+
+def _talkers_demo(out: Path, data: Path | None) -> list[Section]:
+    """Two SiSEC 2011 voices on one microphone: the bundled ``talkers`` network beside the
+    ideal ratio mask (SI-SDR, best assignment of outputs to talkers)."""
+    from unweave.evaluation import best_assignment
+    from unweave.methods.neural import bundled_path
+    from unweave.metrics.si_sdr import si_sdr
+
+    model = bundled_path("talkers")
+    folder = data / "sisec2011_speech_sources" if data else None
+    if folder is None or model is None or not model.exists() or \
+            not (folder / "dev1_male4_src_2.wav").exists():
+        return []
+    from unweave.audio import read_audio
+
+    a = read_audio(folder / "dev1_female4_src_1.wav")[0]
+    b = read_audio(folder / "dev1_male4_src_2.wav")[0]
+    refs = {"talker_1": a, "talker_2": b}
+    mixture = a + b
+    rate = 16000
+    sub = out / "talkers"
+    sub.mkdir()
+    ours = get_method("talkers")()(mixture, rate)
+    ours = best_assignment(refs, {n: ours[n] for n in ours.names})
+    oracle = get_method("irm")()(mixture, rate, references=refs)
+    players = [("mixture (one microphone)", write_audio(sub / "mixture.wav", mixture, rate))]
+    table = [["talker", "talkers", "irm (upper bound)", "mixture"]]
+    for name in refs:
+        players.append((f"talkers: {name}", write_audio(sub / f"{name}.wav", ours[name], rate)))
+        players.append((f"irm: {name}", write_audio(sub / f"irm_{name}.wav", oracle[name],
+                                                    rate)))
+        table.append([name] + [f"{si_sdr(refs[name][None], x[None]).si_sdr[0]:.2f}"
+                               for x in (ours[name], oracle[name], mixture)])
+    images = _pictures(sub, mixture, {n: ours[n] for n in refs}, rate)
+    return [Section("Two talkers, one microphone: the bundled Conv-TasNet", players, table,
+                    images=images, note="SiSEC 2011 female and male voices (another corpus "
+                    "than the training speech). SI-SDR in dB. "
+                    + get_method("talkers").reference)]
+
+
 def _stems_demo(out: Path, data: Path | None) -> list[Section]:
     """Four stems of MUSDB18 '80s Rock' (7 s, stereo 44.1 kHz) by the bundled ``stems``
     network beside the ideal ratio mask; nothing when the song or the model is not here."""
@@ -173,9 +282,11 @@ def _stems_demo(out: Path, data: Path | None) -> list[Section]:
             table.append([n, f"{est:.2f}", f"{base:.2f}"])
         title = "Four stems of a song: the bundled network" if method == "stems" else \
             "Four stems: the ideal ratio mask (upper bound)"
-        sections.append(Section(title, players, table, note="MUSDB18 '80s Rock' (7 s, stereo "
-                                "44.1 kHz), a test song: never trained on. "
-                                + get_method(method).reference))
+        images = _pictures(sub, mixture, {n: result[n] for n in names}, rate) \
+            if method == "stems" else []
+        note = "MUSDB18 '80s Rock' (7 s, stereo 44.1 kHz), a test song: never trained on. "
+        sections.append(Section(title, players, table, images=images,
+                                note=note + get_method(method).reference))
     return sections
 
 
@@ -208,12 +319,17 @@ def _speech_demo(out: Path, data: Path | None) -> list[Section]:
                ("clean speech", write_audio(sub / "clean.wav", speech, rate))]
     table = [["", "SI-SDR of the speech (dB)"],
              ["noisy", f"{si_sdr(speech[None], noisy[None]).si_sdr[0]:.2f}"]]
+    images = []
     for method in ("enhance", "irm"):
         extra = {"references": {"speech": speech, "noise": noise}} if method == "irm" else {}
         est = get_method(method)()(noisy, rate, **extra)["speech"]
         players.append((f"{method}: speech", write_audio(sub / f"{method}.wav", est, rate)))
         table.append([method, f"{si_sdr(speech[None], est[None]).si_sdr[0]:.2f}"])
+        if method == "enhance":
+            images = [("noisy: spectrogram", spectrogram_png(noisy, rate, sub / "noisy.png"))]
+            images += _pictures(sub, noisy, {"speech": est}, rate)
     return [Section("Speech out of noise: the bundled causal network", players, table,
+                    images=images,
                     note="CMU ARCTIC sentence, exercise-bike noise (a noise type the network "
                     "was not trained on). " + get_method("enhance").reference)]
 
@@ -229,6 +345,26 @@ def run_demo(out: Path, force: bool = False, quiet: bool = False,
             raise UnweaveError(f"{out}: not a demo folder; refusing to replace it")
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
+    data = data if data is not None and Path(data).is_dir() else None
+    sections = _music_demos(out, data)
+    if not quiet and sections:
+        print("demo: the real song done")
+    if not sections:
+        sections = _synthesised_song(out, quiet)
+    sections += _array_demos(out, data)
+    if not quiet:
+        print("demo: duet and ilrma done")
+    sections += _stems_demo(out, data)
+    sections += _speech_demo(out, data)
+    sections += _talkers_demo(out, data)
+    return write_page(out / "index.html", "unweave demo", sections,
+                      intro="For each kind of problem, the method that does it best beside its "
+                      "oracle bound. SDR: median over 1 s windows of the energy ratio (BSS Eval "
+                      "v4 image SDR); higher is better.")
+
+
+def _synthesised_song(out: Path, quiet: bool) -> list[Section]:
+    """The fallback without the shared data: a synthesised song, karaoke and HPSS."""
     sources = synth_song(SAMPLE_RATE)
     mixture = sum(sources.values())
     song = [("mixture", write_audio(out / "mixture.wav", mixture, SAMPLE_RATE))]
@@ -253,12 +389,4 @@ def run_demo(out: Path, force: bool = False, quiet: bool = False,
                                 note=f"{cls.reference}"))
         if not quiet:
             print(f"demo: {method} done")
-    data = data if data is not None and Path(data).is_dir() else None
-    sections += _array_demos(out, data)
-    if not quiet:
-        print("demo: duet and ilrma done")
-    sections += _stems_demo(out, data)
-    sections += _speech_demo(out, data)
-    return write_page(out / "index.html", "unweave demo", sections,
-                      intro="SDR: median over 1 s windows of the energy ratio "
-                      "(BSS Eval v4 image SDR); higher is better.")
+    return sections

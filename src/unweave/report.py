@@ -86,52 +86,80 @@ def write_page(path: Path, title: str, sections: list[Section], intro: str = "")
     return write_text(path, render_page(title, sections, path.parent, intro))
 
 
-def _magnitude(audio: np.ndarray, height: int) -> np.ndarray:
-    """``(height, frames)`` magnitude of the channel mean (bins averaged in groups)."""
+#: Frequencies on the pictures' axis (Hz): log-spaced, from the lowest octaves up.
+LOWEST_HZ = 30.0
+TICKS_HZ = [50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000]
+
+
+def _log_magnitude(audio: np.ndarray, sample_rate: int, rows: int = 256, columns: int = 900
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """``(rows, frames)`` magnitude of the channel mean on a log-frequency grid from
+    ``LOWEST_HZ`` to Nyquist (linear interpolation between STFT bins; frames averaged down to
+    at most ``columns``), and the grid's frequencies in Hz."""
     from unweave.spectral import STFTConfig, stft
 
-    mag = np.abs(stft(np.asarray(audio, np.float32).mean(axis=0), STFTConfig(2048, 512)))
-    bins = mag.shape[0] - 1
-    edges = np.linspace(0, bins, height + 1).astype(int)
-    return np.add.reduceat(mag[:bins], edges[:-1], axis=0) / np.diff(edges)[:, None]
+    n_fft = 2048 if sample_rate > 24000 else 1024
+    mag = np.abs(stft(np.asarray(audio, np.float32).mean(axis=0), STFTConfig(n_fft, n_fft // 4)))
+    if mag.shape[1] > columns:  # average groups of frames: one column each
+        edges = np.linspace(0, mag.shape[1], columns + 1).astype(int)
+        mag = np.add.reduceat(mag, edges[:-1], axis=1) / np.diff(edges)[None]
+    bin_hz = sample_rate / n_fft
+    freqs = np.geomspace(min(LOWEST_HZ, sample_rate / 4), sample_rate / 2, rows)
+    position = freqs / bin_hz
+    lo = np.clip(np.floor(position).astype(int), 0, mag.shape[0] - 2)
+    frac = (position - lo)[:, None]
+    return mag[lo] * (1 - frac) + mag[lo + 1] * frac, freqs
 
 
-def spectrogram_png(audio: np.ndarray, sample_rate: int, path: Path, width: int = 900,
-                    height: int = 256, floor_db: float = 80.0) -> Path:
-    """A spectrogram picture of ``audio`` ``(channels, samples)`` (channel mean, dB, low
-    frequencies at the bottom), written atomically as PNG."""
-    mag = _magnitude(audio, height)
-    cols = np.linspace(0, mag.shape[1] - 1, min(width, mag.shape[1])).astype(int)
-    db = 20 * np.log10(mag[:, cols] + 1e-9)
-    return _save_png(np.clip((db - (db.max() - floor_db)) / floor_db, 0, 1)[::-1], path)
+def _picture(values: np.ndarray, freqs: np.ndarray, seconds: float, path: Path,
+             colour_label: str, limits: tuple[float, float], title: str = "") -> Path:
+    """``values`` ``(rows, columns)`` on a log-frequency axis with Hz ticks, time in seconds
+    and a colour bar, written atomically as PNG (matplotlib, imported only here)."""
+    import matplotlib
 
-
-def mask_png(estimate: np.ndarray, mixture: np.ndarray, path: Path, width: int = 900,
-             height: int = 256) -> Path:
-    """The effective mask ``|estimate| / |mixture|`` (0 to 1) as a PNG, low frequencies at
-    the bottom."""
-    est, mix = _magnitude(estimate, height), _magnitude(mixture, height)
-    n = min(est.shape[1], mix.shape[1])
-    cols = np.linspace(0, n - 1, min(width, n)).astype(int)
-    ratio = est[:, cols] / np.maximum(mix[:, cols], 1e-9 * max(mix.max(), 1e-12))
-    return _save_png(np.clip(ratio, 0, 1)[::-1], path)
-
-
-def _save_png(level: np.ndarray, path: Path) -> Path:
-    """Values in [0, 1] ``(rows, cols)`` through a dark-to-bright colour map, atomically."""
-    from PIL import Image
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
 
     from unweave.atomic import atomic_path
 
-    anchors = np.array([[20, 12, 60], [90, 30, 120], [200, 60, 90], [250, 170, 60],
-                        [252, 250, 190]], float)
-    pos = level * (len(anchors) - 1)
-    lo = np.floor(pos).astype(int).clip(0, len(anchors) - 2)
-    frac = (pos - lo)[..., None]
-    rgb = (anchors[lo] * (1 - frac) + anchors[lo + 1] * frac).astype(np.uint8)
+    fig = Figure(figsize=(9, 3.2), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    lo_hz, hi_hz = np.log10(freqs[0]), np.log10(freqs[-1])
+    image = ax.imshow(values, origin="lower", aspect="auto", cmap="magma", vmin=limits[0],
+                      vmax=limits[1], extent=(0, seconds, lo_hz, hi_hz), interpolation="nearest")
+    ticks = [f for f in TICKS_HZ if freqs[0] <= f <= freqs[-1]]
+    ax.set_yticks(np.log10(ticks), [f"{f // 1000}k" if f >= 1000 else str(f) for f in ticks])
+    ax.set_ylabel("frequency (Hz)")
+    ax.set_xlabel("time (s)")
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.colorbar(image, ax=ax, label=colour_label, pad=0.01)
     with atomic_path(path) as tmp:
-        Image.fromarray(rgb, "RGB").save(tmp, format="PNG")
+        fig.savefig(tmp, format="png")
     return path
+
+
+def spectrogram_png(audio: np.ndarray, sample_rate: int, path: Path, floor_db: float = 80.0,
+                    title: str = "") -> Path:
+    """A spectrogram picture of ``audio`` ``(channels, samples)`` (channel mean, dB relative
+    to its loudest cell down to ``-floor_db``, log-frequency axis), written atomically."""
+    mag, freqs = _log_magnitude(audio, sample_rate)
+    db = 20 * np.log10(mag + 1e-9)
+    db -= db.max()
+    return _picture(db, freqs, audio.shape[-1] / sample_rate, path, "level (dB)",
+                    (-floor_db, 0.0), title)
+
+
+def mask_png(estimate: np.ndarray, mixture: np.ndarray, path: Path, sample_rate: int = 44100,
+             title: str = "") -> Path:
+    """The effective mask ``|estimate| / |mixture|`` (0 to 1) as a picture with the same axes
+    as the spectrograms."""
+    est, freqs = _log_magnitude(estimate, sample_rate)
+    mix, _ = _log_magnitude(mixture, sample_rate)
+    n = min(est.shape[1], mix.shape[1])
+    ratio = est[:, :n] / np.maximum(mix[:, :n], 1e-9 * max(mix.max(), 1e-12))
+    return _picture(np.clip(ratio, 0, 1), freqs, estimate.shape[-1] / sample_rate, path,
+                    "mask (0 to 1)", (0.0, 1.0), title)
 
 
 COLOURS = ["#1f5fa8", "#c0392b", "#2e8b57", "#8e44ad", "#d68910"]

@@ -68,6 +68,19 @@ def build_report(results: Path, reference: Path | None = None, force: bool = Fal
     return write_page(out / "index.html", f"unweave report: {results.name}", sections)
 
 
+def _reference_files(reference: Path | None, name: str) -> dict[str, Path]:
+    """The true sources' files of track ``name`` by lower-case source name (a folder of
+    ``<source>.<ext>``; none for a ``.stem.mp4``, whose sources are not separate files)."""
+    if reference is None:
+        return {}
+    folder = reference / name if (reference / name).is_dir() else reference
+    if not folder.is_dir():
+        return {}
+    return {f.stem.lower(): f for f in sorted(folder.iterdir())
+            if f.is_file() and f.suffix.lower() in AUDIO_FILE_SUFFIXES
+            and f.stem.lower() != "mixture"}
+
+
 def _track_page(track: Path, out: Path, reference: Path | None, page_name: str
                 ) -> tuple[str, float, Path, dict[str, dict[str, float]]]:
     name = track.name
@@ -88,16 +101,19 @@ def _track_page(track: Path, out: Path, reference: Path | None, page_name: str
         sections.append(Section("Mixture", [("mixture", mixture_file)],
                                 images=[("mixture spectrogram", png)]))
     stems = sorted(f for f in track.iterdir() if f.suffix.lower() in AUDIO_FILE_SUFFIXES)
+    truth = _reference_files(reference, name)
     players, images = [], []
     image_names = file_names([f.stem for f in stems], "source", reserved=("mixture",))
     for stem, image_name in zip(stems, image_names):
         audio, rate = read_audio(stem)
         players.append((stem.stem, stem))
+        if stem.stem.lower() in truth:  # the true source beside its estimate
+            players.append((f"{stem.stem} (true source)", truth[stem.stem.lower()]))
         images.append((f"{stem.stem} spectrogram", spectrogram_png(
             audio, rate, img_dir / f"{image_name}.png")))
         if mixture is not None and mixture.shape == audio.shape:
             images.append((f"{stem.stem} mask (|estimate| / |mixture|)", mask_png(
-                audio, mixture, img_dir / f"{image_name}.mask.png")))
+                audio, mixture, img_dir / f"{image_name}.mask.png", rate)))
     sections.append(Section("Estimates", players, images=images))
     score = math.nan
     per_method: dict[str, dict[str, float]] = {}
