@@ -168,3 +168,26 @@ def test_checkpoints_round_trip_and_format_1_is_upgraded(tmp_path):
     assert upgraded.sources == ("vocals", "accompaniment") and upgraded.sample_rate == 16000
     assert info["recipe"] == "unet" and info["training"]["split"]["validation"] == ["b"]
     assert info["training"]["history"]["validation"] == [1.0]
+
+
+@pytest.mark.parametrize("joint_mask", [True, False])
+def test_drnn_as_the_paper_builds_it(joint_mask):
+    """DRNN-2 of Huang et al.: ReLU layers, recurrence at the 2nd, 3 frames of context; with
+    or without the joint mask layer; rebuilt from its model_args."""
+    import torch
+
+    from unweave.nn.models import build
+    from unweave.nn.models.drnn import DRNN
+
+    model = DRNN(hidden=16, layers=3, n_fft=256, hop=128, context=1, cell="relu",
+                 recurrent=2, joint_mask=joint_mask)
+    assert sum(isinstance(m, torch.nn.RNN) for m in model.stack) == 1
+    x = torch.randn(2, 1, 4000)
+    masks = model.masks(model.stft(x))
+    assert masks.shape[:3] == (2, 2, 1) and masks.min() >= 0 and masks.max() <= 1
+    assert torch.allclose(masks.sum(1), torch.ones_like(masks.sum(1)))
+    again = build("drnn", model.model_args())
+    again.load_state_dict(model.state_dict())
+    assert torch.equal(again(x), model(x))
+    with pytest.raises(ValueError):
+        DRNN(cell="relu", layers=2, recurrent=3)

@@ -121,6 +121,9 @@ def test_split_keeps_groups_apart_and_takes_named_tracks():
     assert len({x.group for x in val}) == 2
     train_set, val = split_groups(items, names=["spk3"])
     assert {x.group for x in val} == {"spk3"}
+    # Named items alone (clips of a few songs of the training singers, as Huang et al.).
+    train_set, val = split_groups(items, names=["u3", "u8"])
+    assert [x.name for x in val] == ["u3", "u8"] and len(train_set) == 18
 
 
 def _speech_folder(tmp_path, speakers=3, rate=16000):

@@ -405,7 +405,8 @@ def _music_options(args):
     return MusicData(args.data, validation=args.validation, valid=_names(args.valid),
                      remix=args.remix, validation_seconds=args.validation_seconds,
                      extra_vocals=args.extra_vocals or [], extra_p=args.extra_p,
-                     unpaired=args.unpaired, adversarial=args.adversarial)
+                     unpaired=args.unpaired, adversarial=args.adversarial,
+                     gamma=getattr(args, "gamma", None))
 
 
 def _speech_options(args):
@@ -637,6 +638,9 @@ def _add_music_flags(p: argparse.ArgumentParser, recipe) -> None:
                    "adversarial semi-supervised training")
     g.add_argument("--adversarial", type=finite_float, default=0.1,
                    help="weight of the adversarial loss with --unpaired")
+    if recipe.loss == "magnitude_discriminative":
+        g.add_argument("--gamma", type=finite_float, default=0.05, help="weight of the "
+                       "discriminative term (0: plain squared error)")
 
 
 def _add_speech_flags(p: argparse.ArgumentParser) -> None:

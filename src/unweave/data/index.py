@@ -332,11 +332,14 @@ def index_recordings(paths: Iterable[str | Path], on_skip: Skip = None,
 def split_groups(items: list, validation: float = 0.15, seed: int = 0,
                  names: Iterable[str] = ()) -> tuple[list, list]:
     """``(training, validation)``: whole groups (singers, songs, speakers) on one side only.
-    ``names`` picks the validation items' groups by name (MUSDB's fixed validation tracks);
-    otherwise a seeded share ``validation`` of the groups."""
+    ``names`` picks the validation items by name (MUSDB's fixed validation tracks; clips of a
+    few songs of the training singers, as Huang et al.'s MIR-1K protocol needs) or whole
+    groups by the group's name; otherwise a seeded share ``validation`` of the groups."""
     names = set(names)
     if names:
-        held = {x.group for x in items if x.name in names or x.group in names}
+        held_items = {id(x) for x in items if x.name in names or x.group in names}
+        return ([x for x in items if id(x) not in held_items],
+                [x for x in items if id(x) in held_items])
     else:
         groups = sorted({x.group for x in items})
         rng = np.random.default_rng(seed)

@@ -26,7 +26,7 @@ from unweave.methods.base import Assumptions, Separation, Separator, register
 
 #: Weights shipped in ``unweave/nn/weights/``, by method.
 BUNDLED = {"unet": "unet_mir1k.pt", "stems": "stems_musdb.pt", "enhance": "enhance_speech.pt",
-           "talkers": "talkers_speech.pt"}
+           "talkers": "talkers_speech.pt", "drnn": "drnn_mir1k.pt"}
 
 
 def bundled_path(method: str) -> Path | None:
@@ -152,13 +152,16 @@ class UNetSeparator(NeuralSeparator):
 @register
 @dataclass
 class DRNNSeparator(NeuralSeparator):
-    """Deep recurrent network with a joint mask layer (Huang et al., TASLP 2015); give a
-    checkpoint from ``unweave train drnn``."""
+    """Deep recurrent network with a joint mask layer (Huang et al., TASLP 2015). The bundled
+    model was trained under the paper's MIR-1K protocol (``unweave train drnn-huang``: the
+    singers abjones and amy; docs/benchmarks.md); or give a checkpoint from ``unweave train
+    drnn`` or ``drnn-huang``."""
 
     name = "drnn"
-    summary = "DRNN singing-voice separator with a joint mask layer (trained network)"
+    summary = "DRNN singing-voice separator with a joint mask layer (bundled network)"
     reference = "Huang, Kim, Hasegawa-Johnson & Smaragdis, IEEE/ACM TASLP 23(12), 2015"
-    assumptions = Assumptions(content="music with singing", needs_training=True)
+    assumptions = Assumptions(content="music with singing")
+    recipes: ClassVar[tuple[str, ...]] = ("drnn", "drnn-huang")
 
 
 @register

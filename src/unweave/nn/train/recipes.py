@@ -76,6 +76,16 @@ RECIPES = {r.name: r for r in (
     Recipe("drnn", "drnn", "DRNN singing voice: vocals / accompaniment from paired music",
            "music", ("vocals", "accompaniment"), 16000, 1, "magnitude_l1", ("vocals",),
            domain="magnitude", clip_grad=1.0),
+    # Huang et al.'s protocol on MIR-1K (benchmarks/bench_huang2014.py): DRNN-2 (3 hidden ReLU
+    # layers, recurrence at the 2nd), 1024-point STFT with 50% overlap, 3 frames of context,
+    # the joint mask and the discriminative objective; 384 units where the paper has 1000 (a
+    # model that ships: 5 MB, and trains on 2 CPU cores).
+    Recipe("drnn-huang", "drnn", "DRNN singing voice as Huang et al. 2014/2015: DRNN-2, "
+           "discriminative training", "music", ("vocals", "accompaniment"), 16000, 1,
+           "magnitude_discriminative", domain="magnitude", segment=4.0, epochs=60, steps=100,
+           batch=16, clip_grad=1.0, remix=0.0,
+           model_args={"n_fft": 1024, "hop": 512, "context": 1, "cell": "relu", "layers": 3,
+                       "recurrent": 2, "hidden": 384}),
     # The network chosen by benchmarks/bench_stems_arch.py (docs/benchmarks.md): a multi-target
     # U-Net scored 3.91 dB on MUSDB's validation tracks where Open-Unmix scored 3.28.
     Recipe("stems", "mtunet", "four stems: vocals, drums, bass and other from MUSDB18-style "
@@ -123,6 +133,7 @@ class MusicData:
     extra_p: float = 0.25  # chance that an example's vocals come from there
     unpaired: str | None = None
     adversarial: float = 0.1
+    gamma: float | None = None  # the discriminative loss's weight (None: the loss's default)
 
 
 def music_score(model, tracks, scored: tuple[int, ...], seconds: float, device: str) -> float:
@@ -173,7 +184,12 @@ def music_task(recipe: Recipe, options: MusicData, seed: int, on_skip: Callable 
     examples = MusicExamples(train, recipe.sources, recipe.sample_rate, recipe.audio_channels,
                              samples, seed, options.remix, extra=extra, extra_p=options.extra_p)
     losses = MAGNITUDE_LOSSES if recipe.domain == "magnitude" else LOSSES
-    task = Task(examples, losses[recipe.loss],
+    loss = losses[recipe.loss]
+    if options.gamma is not None:
+        import functools
+
+        loss = functools.partial(loss, gamma=options.gamma)
+    task = Task(examples, loss,
                 lambda model, device: music_score(model, val, scored,
                                                   options.validation_seconds, device),
                 loss_sources=scored if recipe.loss_sources else None, pit=recipe.pit,
