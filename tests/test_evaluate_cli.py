@@ -118,3 +118,27 @@ def test_separate_then_evaluate_with_baselines_on_real_music(capsys, tmp_path):
     ours, low, high = (vocals_sdr("estimates"), vocals_sdr("baseline: mixture"),
                        vocals_sdr("baseline: irm"))
     assert low < ours < high
+
+
+def test_a_folder_of_stem_files_is_a_data_set(tmp_path, capsys):
+    """MUSDB18's test/ holds .stem.mp4 files: each is a track (not the folder as one track)."""
+    import shutil
+
+    from conftest import data_path
+
+    from unweave.audio import read_stems, write_audio
+    from unweave.cli import main
+
+    stem = data_path("musdb18_7s_80s_rock_museval") / "original" / "Music Delta - 80s Rock.stem.mp4"
+    refs = tmp_path / "test"
+    refs.mkdir()
+    shutil.copy(stem, refs / stem.name)
+    streams, rate = read_stems(stem)
+    est = tmp_path / "est" / "Music Delta - 80s Rock"
+    est.mkdir(parents=True)
+    for name in ("vocals", "drums"):
+        write_audio(est / f"{name}.wav", streams[name], rate)
+    assert main(["evaluate", "--reference", str(refs), "--estimate", str(tmp_path / "est"),
+                 "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "1 track(s)" in out and "vocals" in out

@@ -28,8 +28,9 @@ class TrackPair:
 def _is_track(path: Path) -> bool:
     if is_stem_file(path):
         return True
+    # A folder of .stem.mp4 files is a data set (MUSDB18's test/), not one track.
     return path.is_dir() and any(p.suffix.lower() in AUDIO_FILE_SUFFIXES and p.is_file()
-                                 for p in path.iterdir())
+                                 and not is_stem_file(p) for p in path.iterdir())
 
 
 def find_tracks(reference: Path, estimate: Path) -> list[TrackPair]:
