@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint clean reproduce-huang2014
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,3 +29,9 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache
+
+# Huang et al. (2014/2015) on MIR-1K under their protocol: train drnn-huang on the singers
+# abjones and amy (about 2.5 hours on 2 CPU cores), then print the GNSDR/GSIR/GSAR table.
+reproduce-huang2014: $(STAMP)
+	@test -n "$(DATA)" || { echo "usage: make reproduce-huang2014 DATA=~/corpora/mir1k"; exit 2; }
+	$(PY) benchmarks/bench_huang2014.py $(DATA)/Wavfile --train-to huang2014

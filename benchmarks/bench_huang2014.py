@@ -10,9 +10,10 @@ their protocol (issue 19).
   to 1e-8 dB); NSDR = SDR(estimate) - SDR(mixture) per clip for the voice; GNSDR, GSIR and GSAR
   weighted by clip length.
 
-Run (after training, see docs/benchmarks.md or ``make reproduce-huang2014``):
+Run (``make reproduce-huang2014 DATA=~/corpora/mir1k`` does both steps):
+  .venv/bin/python benchmarks/bench_huang2014.py ~/corpora/mir1k/Wavfile --train-to huang2014
   .venv/bin/python benchmarks/bench_huang2014.py ~/corpora/mir1k/Wavfile \\
-      "drnn (ours)=drnn.best.pt" [LABEL=CHECKPOINT ...] [--quick]
+      "drnn (ours)=huang2014/drnn.best.pt" [LABEL=CHECKPOINT ...] [--quick]
 """
 
 from __future__ import annotations
@@ -30,6 +31,34 @@ PAPER = [  # (row, GNSDR, GSIR, GSAR) as the paper reports them (TASLP 2015, Tab
     ("paper: MLRR (Yang 2013)", 3.85, 5.63, 10.70),
     ("paper: DRNN-2, joint mask, discriminative", 7.45, 13.08, 9.68),
 ]
+
+
+VALIDATION_SONGS = ("abjones_3", "amy_4", "amy_10")
+
+
+def train(wavfile: Path, out: Path, minutes: float, extra: list[str]) -> Path:
+    """The protocol's training: a folder of links to the 175 training clips, then
+    ``unweave train drnn-huang`` with the validation songs held out. Returns the best
+    checkpoint."""
+    import subprocess
+    import sys
+
+    train_clips, _ = clips(wavfile)
+    folder = out / "train"
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in train_clips:
+        link = folder / f.name
+        if not link.exists():
+            link.symlink_to(f.resolve())
+    valid = [f.stem for f in train_clips if f.stem.rsplit("_", 1)[0] in VALIDATION_SONGS]
+    command = [str(Path(sys.executable).parent / "unweave"), "train", "drnn-huang",
+               "--data", str(folder), "--valid", ",".join(valid), "--epochs", "1000",
+               "--max-minutes", str(minutes), "--scheduler", "plateau", "--patience", "6",
+               "--checkpoint-every", "50", "--seed", "0", "--out", str(out / "drnn.pt"),
+               "--resume", *extra]
+    print(" ".join(command), flush=True)
+    subprocess.run(command, check=True)
+    return out / "drnn.best.pt"
 
 
 def clips(folder: Path) -> tuple[list[Path], list[Path]]:
@@ -107,15 +136,21 @@ def main() -> None:
     parser.add_argument("wavfile", type=Path, help="MIR-1K Wavfile folder (staged)")
     parser.add_argument("checkpoints", nargs="*", help="LABEL=CHECKPOINT of drnn models")
     parser.add_argument("--quick", action="store_true", help="every 8th test clip")
-    args = parser.parse_args()
-    train, test = clips(args.wavfile)
+    parser.add_argument("--train-to", type=Path, help="train per the protocol into this folder "
+                        "first (resumable), then evaluate that model")
+    parser.add_argument("--minutes", type=float, default=150.0, help="training time limit")
+    args, extra = parser.parse_known_args()
+    if args.train_to:
+        best = train(args.wavfile, args.train_to, args.minutes, extra)
+        args.checkpoints = [*args.checkpoints, f"drnn (ours, this run)={best}"]
+    train_clips, test = clips(args.wavfile)
     if args.quick:
         test = test[::8]
     checkpoints = dict(c.split("=", 1) for c in args.checkpoints)
-    runs = methods(checkpoints, train)
+    runs = methods(checkpoints, train_clips)
     singers = sorted({f.stem.split("_")[0] for f in test})
     print(f"machine: {machine()}")
-    print(f"{len(train)} training clips ({', '.join(TRAIN_SINGERS)}); {len(test)} test clips "
+    print(f"{len(train_clips)} training clips ({', '.join(TRAIN_SINGERS)}); {len(test)} test clips "
           f"of {len(singers)} singers ({', '.join(singers)})")
     totals = {k: np.zeros(4) for k in [*runs, "irm (oracle)", "mixture"]}
     seconds = dict.fromkeys(totals, 0.0)
