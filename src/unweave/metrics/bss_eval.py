@@ -35,6 +35,7 @@ from unweave.metrics.projection import (
     Projector,
     correlations,
     independent_channels,
+    solve_together,
     xcorr,
 )
 from unweave.metrics.validate import silent, validate, warn_silent
@@ -283,8 +284,9 @@ def bss_eval_v4(reference, estimate, window: int = 44100, hop: int = 44100,
     # Filters on all references, (src_est, K, L, C), and on the own reference, per source.
     k_chan = len(keep)
     c_all = everything.solve(d).reshape(k_chan, L, n_src, n_chan).transpose(2, 0, 1, 3)
-    c_own = {j: p.solve(d[r][:, j * n_chan:(j + 1) * n_chan]).reshape(-1, L, n_chan)
-             for j, (r, p) in own.items()}
+    solved = solve_together([p for _, p in own.values()],
+                            [d[r][:, j * n_chan:(j + 1) * n_chan] for j, (r, _) in own.items()])
+    c_own = {j: c.reshape(-1, L, n_chan) for j, c in zip(own, solved, strict=True)}
 
     n_win = int(np.floor((n - window + hop) / hop)) if window < n else 1
     win_len = min(window, n)

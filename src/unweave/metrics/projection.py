@@ -72,58 +72,94 @@ def correlations(refs_est_xc: np.ndarray, filter_len: int) -> np.ndarray:
 def block_levinson(refs_xc: np.ndarray, d: np.ndarray) -> np.ndarray | None:
     """Solve ``G c = d`` for the block-Toeplitz Gram matrix of :func:`gram` without forming it.
 
-    ``refs_xc`` ``(M, M, 2L - 1)`` are the references' cross-correlations, ``d`` ``(M L, R)``
-    the right-hand sides (index ``(m, tau)``). Re-ordered by delay, ``G`` has the ``M x M``
+    ``refs_xc`` ``(..., M, M, 2L - 1)`` are the references' cross-correlations, ``d``
+    ``(..., M L, R)`` the right-hand sides (index ``(m, tau)``); leading dimensions are a batch
+    of independent systems solved together. Re-ordered by delay, ``G`` has the ``M x M``
     blocks ``A(tau - tau')`` with ``A(k) = refs_xc[..., L - 1 + k]``; the multichannel Levinson
     recursion (Whittle 1963; Wiggins & Robinson 1965) grows forward and backward predictors one
     delay at a time: ``O(M^3 L^2)`` operations where a Cholesky factorisation of ``G`` needs
     ``O(M^3 L^3)``. Returns ``None`` when a prediction-error matrix is not positive definite
     (``G`` singular or nearly so): the caller then factors ``G`` itself.
     """
-    m, _, lags = refs_xc.shape
+    *batch, m, _, lags = refs_xc.shape
     L = (lags + 1) // 2
-    # Blocks side by side, (M, (2L - 1) M), so that each step's run of blocks is a view:
-    # forward[:, i M:(i + 1) M] = A(L - 1 - i), backward[:, i M:(i + 1) M] = A(i - L + 1).
-    backward = refs_xc.transpose(0, 2, 1).reshape(m, lags * m)
-    forward = refs_xc[:, :, ::-1].transpose(0, 2, 1).reshape(m, lags * m)
-    y = d.reshape(m, L, -1).transpose(1, 0, 2)  # (L, M, R): block rows by delay
-    f = np.zeros((L, m, m))  # forward predictor, f[0] = I
-    rb = np.zeros((L, m, m))  # backward predictor, reversed: rb[0] = I
-    f[0] = rb[0] = np.eye(m)
-    ef = eb = refs_xc[:, :, L - 1]
+    # Blocks side by side, (..., M, (2L - 1) M), so that each step's run of blocks is one
+    # contiguous slice: ahead[..., i M:(i + 1) M] = A(L - 1 - i), behind[...] = A(-(i + 1)).
+    ahead_all = np.swapaxes(refs_xc[..., ::-1], -1, -2).reshape(*batch, m, lags * m)
+    behind_all = np.ascontiguousarray(
+        np.swapaxes(refs_xc[..., L - 2 :: -1] if L > 1 else refs_xc[..., :0], -1, -2)
+    ).reshape(*batch, m, (L - 1) * m)
+    y = np.swapaxes(d.reshape(*batch, m, L, -1), -3, -2)  # (..., L, M, R): rows by delay
+    r = y.shape[-1]
+    # Predictors as stacks of blocks ((..., L M, M): one matrix product per update):
+    f = np.zeros((*batch, L * m, m))  # forward, f[0] = I
+    b = np.zeros((*batch, L * m, m))  # backward, its last block I (kept at the front: b[0])
+    f[..., :m, :] = b[..., :m, :] = np.eye(m)
+    x = np.zeros((*batch, L * m, r))
+    ef = eb = refs_xc[..., L - 1]
     try:
         inv_ef = inv_eb = np.linalg.inv(eb)
-        x = np.zeros_like(y)
-        x[0] = inv_eb @ y[0]
+        x[..., :m, :] = inv_eb @ y[..., 0, :, :]
         for n in range(1, L):
-            cols = slice((L - 1 - n) * m, (L - 1) * m)
-            ahead, behind = forward[:, cols], backward[:, cols]  # A(n..1), A(-n..-1)
-            alpha_f = ahead @ f[:n].reshape(n * m, m)
-            alpha_b = behind @ rb[:n].reshape(n * m, m)
+            ahead = ahead_all[..., (L - 1 - n) * m : (L - 1) * m]  # A(n), ..., A(1)
+            behind = behind_all[..., : n * m]  # A(-1), ..., A(-n)
+            alpha_f = ahead @ f[..., : n * m, :]
+            alpha_b = behind @ b[..., : n * m, :]
             gamma_f, gamma_b = -inv_eb @ alpha_f, -inv_ef @ alpha_b
-            f_new = f[: n + 1] + rb[n::-1] @ gamma_f  # rb[n] = 0: f's first block stays I
-            rb[: n + 1] += f[n::-1] @ gamma_b
-            f[: n + 1] = f_new
+            from_b = b[..., : n * m, :] @ gamma_f
+            from_f = f[..., : (n + 1) * m, :] @ gamma_b
+            f[..., m : (n + 1) * m, :] += from_b
+            b[..., m : (n + 1) * m, :] = b[..., : n * m, :].copy()  # one delay later
+            b[..., :m, :] = 0.0
+            b[..., : (n + 1) * m, :] += from_f
             ef, eb = ef + alpha_b @ gamma_f, eb + alpha_f @ gamma_b
             np.linalg.cholesky(eb)  # positive definite, or LinAlgError: G is (near) singular
             inv_ef, inv_eb = np.linalg.inv(ef), np.linalg.inv(eb)
-            beta = ahead @ x[:n].reshape(n * m, -1)
-            x[: n + 1] += rb[n::-1] @ (inv_eb @ (y[n] - beta))
+            beta = ahead @ x[..., : n * m, :]
+            step = inv_eb @ (y[..., n, :, :] - beta)
+            x[..., : (n + 1) * m, :] += b[..., : (n + 1) * m, :] @ step
     except np.linalg.LinAlgError:
         return None
-    return x.transpose(1, 0, 2).reshape(m * L, -1)
+    # x is by delay, (..., L M, R) with index tau * M + m: back to (m, tau).
+    x = np.swapaxes(x.reshape(*batch, L, m, r), -3, -2)
+    return x.reshape(*batch, m * L, r)
 
 
 def toeplitz_matvec(refs_xc: np.ndarray, c: np.ndarray) -> np.ndarray:
     """``G c`` for the Gram matrix of :func:`gram` without forming it (FFT convolutions):
-    ``refs_xc`` ``(M, M, 2L - 1)``, ``c`` ``(M L, R)`` -> ``(M L, R)``."""
-    m, _, lags = refs_xc.shape
+    ``refs_xc`` ``(..., M, M, 2L - 1)``, ``c`` ``(..., M L, R)`` -> ``(..., M L, R)``."""
+    *batch, m, _, lags = refs_xc.shape
     L = (lags + 1) // 2
     nfft = 1 << (lags + L - 1).bit_length()
-    kernel = np.fft.rfft(refs_xc, nfft, axis=-1)  # (M, M, F)
-    spec = np.fft.rfft(c.reshape(m, L, -1), nfft, axis=1)  # (M, F, R)
-    out = np.fft.irfft(np.einsum("abf,bfr->afr", kernel, spec), nfft, axis=1)
-    return out[:, L - 1 : 2 * L - 1].reshape(m * L, -1)
+    kernel = np.fft.rfft(refs_xc, nfft, axis=-1)  # (..., M, M, F)
+    spec = np.fft.rfft(c.reshape(*batch, m, L, -1), nfft, axis=-2)  # (..., M, F, R)
+    out = np.fft.irfft(np.einsum("...abf,...bfr->...afr", kernel, spec), nfft, axis=-2)
+    return out[..., L - 1 : 2 * L - 1, :].reshape(*batch, m * L, -1)
+
+
+def solve_together(projectors: list[Projector], rhs: list[np.ndarray]) -> list[np.ndarray]:
+    """``projector.solve(d)`` for each pair, the systems of one size solved in one batched
+    Levinson recursion (one Python loop for all of them); any system the batch cannot settle
+    is solved on its own."""
+    out: list[np.ndarray | None] = [None] * len(projectors)
+    groups: dict[tuple, list[int]] = {}
+    for i, (p, d) in enumerate(zip(projectors, rhs, strict=True)):
+        if p._xc is not None and not p._factored:
+            groups.setdefault((p._xc.shape, d.shape), []).append(i)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        xc = np.stack([projectors[i]._xc for i in members])
+        d = np.stack([rhs[i] for i in members])
+        c = block_levinson(xc, d)
+        if c is None:
+            continue
+        residual = np.linalg.norm(toeplitz_matvec(xc, c) - d, axis=(-2, -1))
+        for k, i in enumerate(members):
+            if np.isfinite(residual[k]) and residual[k] <= 1e-9 * np.linalg.norm(rhs[i]):
+                out[i] = c[k]
+    return [c if c is not None else p.solve(d) for c, p, d in zip(out, projectors, rhs,
+                                                                     strict=True)]
 
 
 def independent_channels(refs_xc: np.ndarray, tol: float = 1e-10) -> np.ndarray:
