@@ -130,25 +130,35 @@ def ilrma(x: np.ndarray, n_components: int = 2, n_iter: int = 50, seed: int = 0,
         return y.real**2 + y.imag**2
 
     def update(state):
-        w, t, v, p = state
-        ir = 1.0 / (t @ v + EPS)
-        t = t * np.sqrt(((p * ir * ir) @ v.transpose(0, 2, 1)) / (ir @ v.transpose(0, 2, 1)))
-        ir = 1.0 / (t @ v + EPS)
+        # The model R = T V is carried in the state (one product fewer per iteration), and
+        # the multiplicative updates reuse their temporaries.
+        w, t, v, p, r = state
+        ir = 1.0 / r
+        pir2 = p * ir
+        pir2 *= ir
+        t = t * np.sqrt((pir2 @ v.transpose(0, 2, 1)) / (ir @ v.transpose(0, 2, 1)))
+        ir = t @ v
+        ir += EPS
+        np.reciprocal(ir, out=ir)
+        pir2 = p * ir
+        pir2 *= ir
         tt = t.transpose(0, 2, 1)
-        v = v * np.sqrt((tt @ (p * ir * ir)) / (tt @ ir))
-        w = ip_update(w, x, 1.0 / (t @ v + EPS), xx)
+        v = v * np.sqrt((tt @ pir2) / (tt @ ir))
+        r = t @ v
+        r += EPS
+        w = ip_update(w, x, 1.0 / r, xx)
         # Keep scales in check: unit-power sources, the model rescaled alike.
         p = powers(w)
         power = p.mean(axis=(1, 2)) + EPS
-        return (w / np.sqrt(power)[None, :, None], t / power[:, None, None], v,
-                p / power[:, None, None])
+        scale = (1.0 / power)[:, None, None]
+        return (w / np.sqrt(power)[None, :, None], t * scale, v, p * scale, r * scale)
 
     def objective(state):
-        w, t, v, p = state
-        r = t @ v + EPS
+        w, t, v, p, r = state
         return float(np.sum(np.mean(p / r + np.log(r), axis=2)) - 2 * np.sum(_logdet(w)))
 
-    (w, *_), history = iterate(update, objective, (w, bases, acts, powers(w)), n_iter,
+    (w, *_), history = iterate(update, objective,
+                               (w, bases, acts, powers(w), bases @ acts + EPS), n_iter,
                                callback=callback)
     return w, history
 
