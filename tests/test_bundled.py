@@ -37,19 +37,25 @@ def test_stems_separate_a_song_outside_musdb():
     gains = {k: _median_sdr(v, sep[k], rate) - _median_sdr(v, mixture, rate)
              for k, v in refs.items()}
     print({k: round(v, 2) for k, v in gains.items()})
-    assert gains["vocals"] > 6.0 and gains["drums"] > 4.0 and np.mean(list(gains.values())) > 4.0
+    # measured: vocals 9.97, drums 6.28, bass 9.96, other 6.78 dB
+    assert gains["vocals"] > 7.0 and gains["drums"] > 4.5 and np.mean(list(gains.values())) > 6.0
 
 
 def test_enhance_cleans_speech_in_unseen_noise():
-    speech, rate = read_audio(data_path("cmu_arctic_samples") / "cmu_arctic_us_aew_a0001.wav")
+    """The six CMU ARCTIC sentences, each in the exercise bike at 0 dB: mean SI-SDR gain."""
+    enhance = _bundled("enhance")
     noise, noise_rate = read_audio(data_path("speech_commands_noise") / "exercise_bike.wav")
-    noise = resample(noise, noise_rate, rate)[:, 5 * rate : 5 * rate + speech.shape[-1]]
-    noise *= np.sqrt((speech**2).mean() / (noise**2).mean())  # 0 dB
-    mixture = speech + noise
-    out = _bundled("enhance")(mixture, rate)["speech"]
-    gain = _si_sdr(speech, out) - _si_sdr(speech, mixture)
-    print(f"SI-SDRi {gain:.2f} dB")
-    assert gain > 3.5
+    gains = []
+    for i, f in enumerate(sorted(data_path("cmu_arctic_samples").glob("*.wav"))):
+        speech, rate = read_audio(f)
+        start = (5 + 7 * i) * rate
+        part = resample(noise, noise_rate, rate)[:, start : start + speech.shape[-1]]
+        part = part * np.sqrt((speech**2).mean() / (part**2).mean())  # 0 dB
+        mixture = speech + part
+        out = enhance(mixture, rate)["speech"]
+        gains.append(_si_sdr(speech, out) - _si_sdr(speech, mixture))
+    print(f"SI-SDRi {np.mean(gains):.2f} dB ({', '.join(f'{g:.1f}' for g in gains)})")
+    assert len(gains) == 6 and np.mean(gains) > 2.5  # measured 3.68 dB
 
 
 def test_talkers_separate_two_sisec_voices():
