@@ -104,7 +104,7 @@ def methods(checkpoints: dict[str, str], train: list[Path]):
     for name in ("repet", "repet-sim"):
         sep = get_method(name)()
         out[name] = lambda m, s=sep: _pair(s(m, 16000))
-    out["nmf supervised (64 voice bases from the training singers)"] = _nmf(train)
+    out["nmf supervised (32 voice bases from the training singers, 16 free)"] = _nmf(train)
     return out
 
 
@@ -120,10 +120,10 @@ def _nmf(train: list[Path]):
     from unweave.methods.nmf import default_stft, save_bases, train_bases
 
     voices = [zero_db(f)[0] for f in train[::3]]  # every 3rd training clip (about 60)
-    bases = train_bases(voices, 16000, n_components=64, n_iter=60)
+    bases = train_bases(voices, 16000, n_components=32, n_iter=60)
     path = Path(tempfile.mkdtemp()) / "voice.npz"
     save_bases(path, bases, "vocals", 16000, default_stft(16000), 1.0)
-    sep = get_method("nmf")(bases=str(path), n_components=32, n_iter=60)
+    sep = get_method("nmf")(bases=str(path), n_components=16, n_iter=30)
 
     def run(m):
         s = sep(m, 16000)
