@@ -128,8 +128,8 @@ def speed_table(model: str | None, tmp: Path) -> list[str]:
     import soundfile as sf
 
     lines = ["`unweave separate song.wav -m stems` on 2 CPU cores: stereo 44.1 kHz float WAV "
-             "(a real song looped: MUSDB 80s Rock when present, else noise), Wiener 1 "
-             "iteration; peak memory from `/usr/bin/time -f %M`", "",
+             "(a real song looped: MUSDB 80s Rock when present, else noise), the defaults "
+             "(masks only); peak memory from `/usr/bin/time -f %M`", "",
              "| song length | seconds | real-time factor | peak memory (MiB) |",
              "|---|---|---|---|"]
     from common import DATA
