@@ -57,7 +57,7 @@ def test_sources_come_from_the_checkpoint(tmp_path):
     np.testing.assert_allclose(result["lead"] + result["band"], audio, atol=1e-6)
 
 
-def test_cli_flags_with_a_tiny_model_offline(tmp_path, tiny_model, capsys):
+def test_cli_flags_with_a_tiny_model_offline(tmp_path, tiny_model, capsys, monkeypatch):
     rng = np.random.default_rng(2)
     song = tmp_path / "song.wav"
     sf.write(song, (0.1 * rng.standard_normal((44100 * 2, 2))), 44100)
@@ -79,6 +79,10 @@ def test_cli_flags_with_a_tiny_model_offline(tmp_path, tiny_model, capsys):
         (["-m", "unet", "--model", str(tiny_model), "--segment-seconds", "0.5"],
          "segment_seconds > 1"),
     ]
+    # An installation without the bundled DRNN (the name points at a missing file).
+    from unweave.methods import neural
+
+    monkeypatch.setitem(neural.BUNDLED, "drnn", "not_shipped.pt")
     for extra, expected in cases:
         assert main(["separate", str(song), "-o", str(tmp_path / "o2"), *extra]) == 2
         err = capsys.readouterr().err
