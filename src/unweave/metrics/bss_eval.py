@@ -114,7 +114,7 @@ def _fit(ref: np.ndarray, est: np.ndarray, filter_len: int):
     m = n_src * n_chan
     refs_flat = ref.reshape(m, n)
     # One pass: references against references and estimates.
-    xc = xcorr(refs_flat, np.concatenate([refs_flat, est.reshape(-1, n)]), filter_len - 1)
+    xc = xcorr(refs_flat, [refs_flat, est.reshape(-1, n)], filter_len - 1)
     keep = independent_channels(xc[:, :m])
     refs_xc = xc[np.ix_(keep, keep)]
     d = correlations(xc[keep, m:], filter_len)

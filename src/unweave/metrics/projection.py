@@ -12,39 +12,46 @@ estimate and channel, where the reference implementations solve one LU system pe
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 
-def xcorr(x: np.ndarray, y: np.ndarray, max_lag: int) -> np.ndarray:
+def xcorr(x: np.ndarray, y, max_lag: int) -> np.ndarray:
     """Cross-correlations at lags ``-max_lag .. max_lag``.
 
-    ``x`` is ``(P, n)``, ``y`` is ``(Q, n)``; returns ``(P, Q, 2 max_lag + 1)`` with
+    ``x`` is ``(P, n)``, ``y`` is ``(Q, n)`` or a list of such arrays (taken as one, stacked,
+    without copying them into one); returns ``(P, Q, 2 max_lag + 1)`` with
     ``out[p, q, max_lag + l] = sum_t x[p, t] y[q, t + l]`` (signals are zero outside ``0..n-1``).
     """
     x = np.asarray(x, np.float64)
-    y = np.asarray(y, np.float64)
+    parts = [np.asarray(a, np.float64) for a in (y if isinstance(y, list | tuple) else [y])]
+    q = sum(a.shape[0] for a in parts)
     n = x.shape[-1]
     k = max_lag
     nfft = int(2 ** np.ceil(np.log2(max(16 * (2 * k + 1), 1024))))  # measured best
     nfft = min(nfft, int(2 ** np.ceil(np.log2(n + 2 * k + 1))))
     block = nfft - 2 * k
     n_blocks = -(-n // block)
-    # y padded so that frame b covers samples b*block - k .. (b+1)*block + k.
-    yp = np.zeros((y.shape[0], n_blocks * block + 2 * k))
-    yp[:, k : k + n] = y
-    y_frames = sliding_window_view(yp, nfft, axis=-1)[:, ::block][:, :n_blocks]
-    cross = np.zeros((nfft // 2 + 1, x.shape[0], y.shape[0]), complex)
+    cross = np.zeros((nfft // 2 + 1, x.shape[0], q), complex)
     per_chunk = 32  # blocks per pass: bounded buffers, few small matrix products
     x_frames = np.zeros((x.shape[0], per_chunk, nfft))
+    y_frames = np.zeros((q, per_chunk, nfft))
     for first in range(0, n_blocks, per_chunk):
         count = min(per_chunk, n_blocks - first)
-        # x: each block centred in its frame with k zeros either side.
+        # x: each block centred in its frame with k zeros either side; y: frame b covers
+        # samples b*block - k .. (b+1)*block + k (zeros outside the signal).
         x_frames[:, :, k : k + block] = 0
+        y_frames[:] = 0
         for i in range(count):
-            seg = x[:, (first + i) * block : (first + i + 1) * block]
+            start = (first + i) * block
+            seg = x[:, start : start + block]
             x_frames[:, i, k : k + seg.shape[-1]] = seg
+            lo, hi = max(0, start - k), min(n, start - k + nfft)
+            row = 0
+            for a in parts:
+                y_frames[row : row + a.shape[0], i, lo - (start - k) : hi - (start - k)] = \
+                    a[:, lo:hi]
+                row += a.shape[0]
         spec_x = np.fft.rfft(x_frames[:, :count], axis=-1)
-        spec_y = np.fft.rfft(y_frames[:, first : first + count], axis=-1)
+        spec_y = np.fft.rfft(y_frames[:, :count], axis=-1)
         # Sum over blocks of conj(X) Y, as one matrix product per frequency.
         cross += np.matmul(spec_x.transpose(2, 0, 1).conj(), spec_y.transpose(2, 1, 0))
     circ = np.fft.irfft(cross, n=nfft, axis=0)  # (nfft, P, Q)
