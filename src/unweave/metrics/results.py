@@ -137,20 +137,19 @@ def evaluate_sources(references: dict[str, np.ndarray], estimates: dict[str, np.
         raise UnweaveError("window and hop must be > 0 seconds")
     common, missing, extra = match_sources(references, estimates)
     notes = []
-    ref = np.stack([np.asarray(references[n], np.float64) for n in common])
-    ests = []
-    for n in common:
-        e = np.asarray(estimates[n], np.float64)
-        if e.shape[0] != ref.shape[1]:
+    # float64 copies made once, straight into the stacked arrays (no intermediate copies).
+    ref = np.stack([np.asarray(references[n]) for n in common]).astype(np.float64, copy=False)
+    est = np.zeros(ref.shape)
+    for i, n in enumerate(common):
+        e = np.asarray(estimates[n])
+        if e.ndim != 2 or e.shape[0] != ref.shape[1]:
             raise UnweaveError(f"source '{n}': estimate has {e.shape[0]} channels, reference "
                                f"{ref.shape[1]}")
         if e.shape[-1] != ref.shape[-1]:
             notes.append(f"{n}: estimate length {e.shape[-1]} fitted to reference "
                          f"{ref.shape[-1]} samples")
-            e = e[:, : ref.shape[-1]]
-            e = np.pad(e, ((0, 0), (0, ref.shape[-1] - e.shape[-1])))
-        ests.append(e)
-    est = np.stack(ests)
+        m = min(e.shape[-1], ref.shape[-1])
+        est[i, :, :m] = e[:, :m]  # cut or zero-padded, as museval
     window = hop = filter_len = None
     values: dict[str, np.ndarray] = {}
     for m in metrics:
