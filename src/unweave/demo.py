@@ -370,7 +370,9 @@ def _synthesised_song(out: Path, quiet: bool) -> list[Section]:
     song = [("mixture", write_audio(out / "mixture.wav", mixture, SAMPLE_RATE))]
     song += [(f"true {k}", write_audio(out / f"true_{k}.wav", v, SAMPLE_RATE))
              for k, v in sources.items()]
-    sections = [Section("The song (synthesised)", song,
+    picture = spectrogram_png(mixture, SAMPLE_RATE, out / "mixture.png")
+    sections = [Section("The song (synthesised)", song, images=[("mixture: spectrogram",
+                                                                 picture)],
                         note="voice in the centre, keys left, drums slightly right")]
     for method, options, targets in RUNS:
         cls = get_method(method)
@@ -385,7 +387,9 @@ def _synthesised_song(out: Path, quiet: bool) -> list[Section]:
             if name in refs:
                 table.append([name, " + ".join(targets[name]),
                               f"{_score(refs[name], estimate):.2f}"])
-        sections.append(Section(f"{method}: {cls.summary}", players, table,
+        images = [] if method in ("irm", "mixture") else \
+            _pictures(folder, mixture, dict(result.sources), SAMPLE_RATE)
+        sections.append(Section(f"{method}: {cls.summary}", players, table, images=images,
                                 note=f"{cls.reference}"))
         if not quiet:
             print(f"demo: {method} done")
