@@ -337,9 +337,8 @@ def split_groups(items: list, validation: float = 0.15, seed: int = 0,
     groups by the group's name; otherwise a seeded share ``validation`` of the groups."""
     names = set(names)
     if names:
-        held_items = {id(x) for x in items if x.name in names or x.group in names}
-        return ([x for x in items if id(x) not in held_items],
-                [x for x in items if id(x) in held_items])
+        def is_held(x) -> bool:
+            return x.name in names or x.group in names
     else:
         groups = sorted({x.group for x in items})
         rng = np.random.default_rng(seed)
@@ -347,5 +346,8 @@ def split_groups(items: list, validation: float = 0.15, seed: int = 0,
         n_val = max(1, int(round(validation * len(groups)))) if len(groups) > 1 and \
             validation > 0 else 0
         held = set(groups[:n_val])
-    return [x for x in items if x.group not in held], [x for x in items if x.group in held]
+
+        def is_held(x) -> bool:
+            return x.group in held
+    return [x for x in items if not is_held(x)], [x for x in items if is_held(x)]
 

@@ -144,6 +144,13 @@ def toeplitz_matvec(refs_xc: np.ndarray, c: np.ndarray) -> np.ndarray:
     return out[..., L - 1 : 2 * L - 1, :].reshape(*batch, m * L, -1)
 
 
+def settled(refs_xc: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Whether each solution ``c`` of ``G c = d`` (batched as :func:`block_levinson`) has a
+    residual at rounding level (relative 1e-9): the Levinson answer is kept only then."""
+    residual = np.linalg.norm(toeplitz_matvec(refs_xc, c) - d, axis=(-2, -1))
+    return np.isfinite(residual) & (residual <= 1e-9 * np.linalg.norm(d, axis=(-2, -1)))
+
+
 def solve_together(projectors: list[Projector], rhs: list[np.ndarray]) -> list[np.ndarray]:
     """``projector.solve(d)`` for each pair, the systems of one size solved in one batched
     Levinson recursion (one Python loop for all of them); any system the batch cannot settle
@@ -161,9 +168,8 @@ def solve_together(projectors: list[Projector], rhs: list[np.ndarray]) -> list[n
         c = block_levinson(xc, d)
         if c is None:
             continue
-        residual = np.linalg.norm(toeplitz_matvec(xc, c) - d, axis=(-2, -1))
-        for k, i in enumerate(members):
-            if np.isfinite(residual[k]) and residual[k] <= 1e-9 * np.linalg.norm(rhs[i]):
+        for k, (i, ok) in enumerate(zip(members, settled(xc, c, d), strict=True)):
+            if ok:
                 out[i] = c[k]
     return [c if c is not None else p.solve(d) for c, p, d in zip(out, projectors, rhs,
                                                                      strict=True)]
@@ -229,10 +235,8 @@ class Projector:
         else ``G`` is factored as below."""
         if self._xc is not None and not self._factored:
             c = block_levinson(self._xc, d)
-            if c is not None:
-                residual = np.linalg.norm(toeplitz_matvec(self._xc, c) - d)
-                if np.isfinite(residual) and residual <= 1e-9 * np.linalg.norm(d):
-                    return c
+            if c is not None and settled(self._xc, c, d):
+                return c
         self._factor()
         import scipy.linalg
 

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import zipfile
+from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -168,9 +170,7 @@ def create_app(data: Path, jobs: int = 1, max_upload_mb: float = 500.0) -> Starl
         except TooLarge:
             return _error(f"upload larger than {max_upload_mb:g} MB", 413)
         finally:
-            if folder is not None:
-                import shutil
-
+            if folder is not None:  # refused: nothing of the upload stays
                 shutil.rmtree(folder, ignore_errors=True)
 
     async def get_job(request: Request) -> Response:
@@ -222,12 +222,6 @@ def create_app(data: Path, jobs: int = 1, max_upload_mb: float = 500.0) -> Starl
         stem = safe_name(Path(job.state["input"]).stem, "sources")
         return FileResponse(path, media_type="application/zip", filename=f"{stem}.zip")
 
-    async def startup():
-        store.start_queued()
-
-    async def shutdown():
-        store.close()
-
     routes = [
         Route("/", index),
         Route("/api/methods", methods),
@@ -240,13 +234,11 @@ def create_app(data: Path, jobs: int = 1, max_upload_mb: float = 500.0) -> Starl
         Route("/api/jobs/{job_id}/images/{name}", get_image),
         Route("/api/jobs/{job_id}/zip", get_zip),
     ]
-    from contextlib import asynccontextmanager
-
     @asynccontextmanager
     async def lifespan(app):
-        await startup()
+        store.start_queued()  # jobs left queued by a stopped server
         yield
-        await shutdown()
+        store.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.store = store

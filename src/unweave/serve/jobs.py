@@ -11,6 +11,7 @@ running marks them ``queued`` again when it restarts: they are redone.
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import shutil
 import time
@@ -45,7 +46,7 @@ def check_options(method: str, options: dict) -> dict:
         if kind in (int, float) and (isinstance(value, bool) or not isinstance(value, int | float)
                                      or (kind is int and value != int(value))):
             raise UnweaveError(f"option '{name}' takes a number ({kind.__name__})")
-        if kind is float and value != value or kind is float and abs(value) == float("inf"):
+        if kind is float and not math.isfinite(value):
             raise UnweaveError(f"option '{name}' must be finite")
         clean[name] = kind(value)
     cls(**clean)  # the method's own checks (ranges, combinations)
