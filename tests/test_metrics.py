@@ -237,3 +237,35 @@ def test_block_levinson_gives_way_on_a_singular_gram_matrix():
     assert block_levinson(xc, d) is None
     c = Projector(refs_xc=xc).solve(d)
     assert np.allclose(gram(xc, L) @ c, d, atol=1e-6)
+
+
+def test_xcorr_matches_direct_correlation_on_any_number_of_threads():
+    """Blocks shared among threads (and the time-reversed frames) change nothing."""
+    from unweave.metrics.projection import xcorr
+
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal((2, 20000)), rng.standard_normal((3, 20000))
+    k = 40
+    direct = np.array([[np.correlate(b, a, "full")[len(a) - 1 - k : len(a) + k] for b in y]
+                       for a in x])
+    for threads in (1, 2, 3):
+        got = xcorr(x, [y[:1], y[1:]], k, threads=threads)
+        assert np.allclose(got, direct, atol=1e-9)
+    assert np.allclose(xcorr(x, x, 0)[..., 0], x @ x.T)  # no lags at all
+
+
+def test_v4_scores_do_not_depend_on_threads(monkeypatch):
+    from unweave.metrics import bss_eval, projection
+
+    rng = np.random.default_rng(3)
+    ref = rng.standard_normal((3, 2, 5 * 8000))
+    est = ref + 0.3 * rng.standard_normal(ref.shape)
+    est[:, :, 8000:16000] = 0  # a silent window: NaN for every source
+    together = bss_eval.bss_eval_v4(ref, est, window=8000, hop=8000)
+    monkeypatch.setattr(projection, "threads_available", lambda most=4: 1)
+    monkeypatch.setattr(bss_eval, "threads_available", lambda most=4: 1)
+    alone = bss_eval.bss_eval_v4(ref, est, window=8000, hop=8000)
+    for name in ("sdr", "isr", "sir", "sar"):
+        assert np.array_equal(np.isnan(getattr(alone, name)), np.isnan(getattr(together, name)))
+        assert np.allclose(getattr(alone, name), getattr(together, name), equal_nan=True)
+    assert np.isnan(together.sdr[:, 1]).all() and np.isfinite(together.sdr[:, 0]).all()

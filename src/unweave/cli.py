@@ -227,6 +227,32 @@ def _silence_stdout() -> None:
 
 # --- evaluate ---------------------------------------------------------------------------------
 
+class _NoBar(list):
+    """What ``cmd_evaluate`` uses of a tqdm bar, for one track or --quiet: tqdm's import
+    (20 ms) is then not paid."""
+
+    def set_description(self, text: str) -> None:
+        pass
+
+    def clear(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    @staticmethod
+    def write(text: str, file=None) -> None:
+        print(text, file=file or sys.stdout)
+
+
+def _track_bar(pairs: list, shown: bool):
+    if not shown:
+        return _NoBar(pairs)
+    from tqdm import tqdm
+
+    return tqdm(pairs, unit="track", file=sys.stderr)
+
+
 def cmd_evaluate(args) -> int:
     from unweave.atomic import write_text
     from unweave.evaluation import evaluate_pair, find_tracks
@@ -240,11 +266,9 @@ def cmd_evaluate(args) -> int:
     baselines = tuple(args.baselines.split(",")) if args.baselines else ()
     for b in baselines:
         get_method(b)
-    from tqdm import tqdm
-
     results: dict[str, list] = {}
     failed = 0
-    bar = tqdm(pairs, unit="track", disable=args.quiet or len(pairs) < 2, file=sys.stderr)
+    bar = _track_bar(pairs, shown=not args.quiet and len(pairs) > 1)
     for pair in bar:
         bar.set_description(pair.name[:30])
         try:

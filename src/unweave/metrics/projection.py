@@ -11,18 +11,36 @@ estimate and channel, where the reference implementations solve one LU system pe
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 
-def xcorr(x: np.ndarray, y, max_lag: int) -> np.ndarray:
+def threads_available(most: int = 4) -> int:
+    """Threads for the kernels: the CPUs this process may run on, at most ``most``."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, most))
+
+
+def xcorr(x: np.ndarray, y, max_lag: int, threads: int | None = None) -> np.ndarray:
     """Cross-correlations at lags ``-max_lag .. max_lag``.
 
     ``x`` is ``(P, n)``, ``y`` is ``(Q, n)`` or a list of such arrays (taken as one, stacked,
     without copying them into one); returns ``(P, Q, 2 max_lag + 1)`` with
     ``out[p, q, max_lag + l] = sum_t x[p, t] y[q, t + l]`` (signals are zero outside ``0..n-1``).
+    Blocks of the signals are shared among ``threads`` threads (default:
+    :func:`threads_available`); numpy's FFTs and matrix products run without the interpreter
+    lock.
     """
-    x = np.asarray(x, np.float64)
-    parts = [np.asarray(a, np.float64) for a in (y if isinstance(y, list | tuple) else [y])]
+    def floats(a):  # float32 or float64 as given: frames are float64, filled block by block
+        a = np.asarray(a)
+        return a if a.dtype in (np.float32, np.float64) else a.astype(np.float64)
+
+    x = floats(x)
+    parts = [floats(a) for a in (y if isinstance(y, list | tuple) else [y])]
     q = sum(a.shape[0] for a in parts)
     n = x.shape[-1]
     k = max_lag
@@ -30,30 +48,54 @@ def xcorr(x: np.ndarray, y, max_lag: int) -> np.ndarray:
     nfft = min(nfft, int(2 ** np.ceil(np.log2(n + 2 * k + 1))))
     block = nfft - 2 * k
     n_blocks = -(-n // block)
-    cross = np.zeros((nfft // 2 + 1, x.shape[0], q), complex)
-    per_chunk = 32  # blocks per pass: bounded buffers, few small matrix products
-    x_frames = np.zeros((x.shape[0], per_chunk, nfft))
-    y_frames = np.zeros((q, per_chunk, nfft))
-    for first in range(0, n_blocks, per_chunk):
-        count = min(per_chunk, n_blocks - first)
-        # x: each block centred in its frame with k zeros either side; y: frame b covers
-        # samples b*block - k .. (b+1)*block + k (zeros outside the signal).
-        x_frames[:, :, k : k + block] = 0
-        y_frames[:] = 0
-        for i in range(count):
-            start = (first + i) * block
-            seg = x[:, start : start + block]
-            x_frames[:, i, k : k + seg.shape[-1]] = seg
-            lo, hi = max(0, start - k), min(n, start - k + nfft)
-            row = 0
-            for a in parts:
-                y_frames[row : row + a.shape[0], i, lo - (start - k) : hi - (start - k)] = \
-                    a[:, lo:hi]
-                row += a.shape[0]
-        spec_x = np.fft.rfft(x_frames[:, :count], axis=-1)
-        spec_y = np.fft.rfft(y_frames[:, :count], axis=-1)
-        # Sum over blocks of conj(X) Y, as one matrix product per frequency.
-        cross += np.matmul(spec_x.transpose(2, 0, 1).conj(), spec_y.transpose(2, 1, 0))
+    per_chunk = 8  # blocks per pass: small buffers, reused
+    # x's block b at k .. k + block - 1 of its frame, time-reversed (circularly): its FFT is
+    # then the conjugate spectrum that the correlation needs, with no conjugation pass.
+    reverse_at = (-(k + np.arange(block))) % nfft
+
+    def accumulate(chunks: range) -> np.ndarray:
+        # Buffers made once per thread and reused: fresh large arrays cost page faults.
+        p, f = x.shape[0], nfft // 2 + 1
+        x_frames = np.zeros((per_chunk, p, nfft))
+        y_frames = np.zeros((per_chunk, q, nfft))
+        spec_x = np.empty((per_chunk, p, f), complex)
+        spec_y = np.empty((per_chunk, q, f), complex)
+        # Frequency-major copies: one fast matrix product per frequency, summed over blocks.
+        by_freq_x = np.empty((f, p, per_chunk), complex)
+        by_freq_y = np.empty((f, per_chunk, q), complex)
+        product = np.empty((f, p, q), complex)
+        cross = np.zeros((f, p, q), complex)
+        for first in chunks:
+            # y: frame b covers samples b*block - k .. (b+1)*block + k (zeros outside); frames
+            # past the last block stay zero and add nothing.
+            x_frames[:] = 0
+            y_frames[:] = 0
+            for i in range(min(per_chunk, n_blocks - first)):
+                start = (first + i) * block
+                seg = x[:, start : start + block]
+                x_frames[i][:, reverse_at[: seg.shape[-1]]] = seg
+                lo, hi = max(0, start - k), min(n, start - k + nfft)
+                row = 0
+                for a in parts:
+                    y_frames[i, row : row + a.shape[0], lo - (start - k) : hi - (start - k)] \
+                        = a[:, lo:hi]
+                    row += a.shape[0]
+            np.fft.rfft(x_frames, axis=-1, out=spec_x)
+            np.fft.rfft(y_frames, axis=-1, out=spec_y)
+            np.copyto(by_freq_x, spec_x.transpose(2, 1, 0))
+            np.copyto(by_freq_y, spec_y.transpose(2, 0, 1))
+            cross += np.matmul(by_freq_x, by_freq_y, out=product)
+        return cross
+
+    starts = range(0, n_blocks, per_chunk)
+    workers = max(1, min(threads or threads_available(), len(starts)))
+    if workers == 1:
+        cross = accumulate(starts)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as pool:
+            cross = sum(pool.map(accumulate, [starts[i::workers] for i in range(workers)]))
     circ = np.fft.irfft(cross, n=nfft, axis=0)  # (nfft, P, Q)
     lags = np.arange(-k, k + 1) % nfft
     return np.moveaxis(circ[lags], 0, -1)
@@ -100,8 +142,10 @@ def block_levinson(refs_xc: np.ndarray, d: np.ndarray) -> np.ndarray | None:
     r = y.shape[-1]
     # Predictors as stacks of blocks ((..., L M, M): one matrix product per update):
     f = np.zeros((*batch, L * m, m))  # forward, f[0] = I
-    b = np.zeros((*batch, L * m, m))  # backward, its last block I (kept at the front: b[0])
-    f[..., :m, :] = b[..., :m, :] = np.eye(m)
+    # Backward, its last block I, kept at the front. At step n it is the last n + 1 blocks of
+    # back_all: "one delay later" is a view that starts one (zero) block earlier, not a copy.
+    back_all = np.zeros((*batch, L * m, m))
+    f[..., :m, :] = back_all[..., (L - 1) * m :, :] = np.eye(m)
     x = np.zeros((*batch, L * m, r))
     ef = eb = refs_xc[..., L - 1]
     try:
@@ -110,21 +154,21 @@ def block_levinson(refs_xc: np.ndarray, d: np.ndarray) -> np.ndarray | None:
         for n in range(1, L):
             ahead = ahead_all[..., (L - 1 - n) * m : (L - 1) * m]  # A(n), ..., A(1)
             behind = behind_all[..., : n * m]  # A(-1), ..., A(-n)
+            b = back_all[..., (L - n) * m :, :]  # n blocks
             alpha_f = ahead @ f[..., : n * m, :]
-            alpha_b = behind @ b[..., : n * m, :]
+            alpha_b = behind @ b
             gamma_f, gamma_b = -inv_eb @ alpha_f, -inv_ef @ alpha_b
-            from_b = b[..., : n * m, :] @ gamma_f
+            from_b = b @ gamma_f
             from_f = f[..., : (n + 1) * m, :] @ gamma_b
             f[..., m : (n + 1) * m, :] += from_b
-            b[..., m : (n + 1) * m, :] = b[..., : n * m, :].copy()  # one delay later
-            b[..., :m, :] = 0.0
-            b[..., : (n + 1) * m, :] += from_f
+            b = back_all[..., (L - 1 - n) * m :, :]  # one delay later: a zero block in front
+            b += from_f
             ef, eb = ef + alpha_b @ gamma_f, eb + alpha_f @ gamma_b
             np.linalg.cholesky(eb)  # positive definite, or LinAlgError: G is (near) singular
             inv_ef, inv_eb = np.linalg.inv(ef), np.linalg.inv(eb)
             beta = ahead @ x[..., : n * m, :]
             step = inv_eb @ (y[..., n, :, :] - beta)
-            x[..., : (n + 1) * m, :] += b[..., : (n + 1) * m, :] @ step
+            x[..., : (n + 1) * m, :] += b @ step
     except np.linalg.LinAlgError:
         return None
     # x is by delay, (..., L M, R) with index tau * M + m: back to (m, tau).

@@ -138,8 +138,17 @@ def evaluate_sources(references: dict[str, np.ndarray], estimates: dict[str, np.
     common, missing, extra = match_sources(references, estimates)
     notes = []
     # float64 copies made once, straight into the stacked arrays (no intermediate copies).
-    ref = np.stack([np.asarray(references[n]) for n in common]).astype(np.float64, copy=False)
-    est = np.zeros(ref.shape)
+    shapes = {np.shape(references[n]) for n in common}
+    if len(shapes) != 1:
+        raise UnweaveError(f"references differ in shape: {sorted(shapes)} (channels, samples)")
+    # (sources, channels, samples), C order; float32 when every input is (BSS Eval v4 converts
+    # block by block; the other metrics convert to float64 themselves).
+    single = all(np.asarray(a).dtype == np.float32 for a in (*references.values(),
+                                                               *estimates.values()))
+    ref = np.empty((len(common), *shapes.pop()), np.float32 if single else np.float64)
+    for i, n in enumerate(common):
+        ref[i] = references[n]
+    est = np.zeros(ref.shape, ref.dtype)
     for i, n in enumerate(common):
         e = np.asarray(estimates[n])
         if e.ndim != 2 or e.shape[0] != ref.shape[1]:

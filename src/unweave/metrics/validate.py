@@ -9,10 +9,13 @@ import numpy as np
 from unweave.errors import UnweaveError
 
 
-def as_sources(array, name: str) -> np.ndarray:
+def as_sources(array, name: str, single: bool = False) -> np.ndarray:
     """``(sources, channels, samples)`` float64 from ``(sources, channels, samples)``,
-    ``(sources, samples)`` or ``(samples,)``."""
-    a = np.asarray(array, dtype=np.float64)
+    ``(sources, samples)`` or ``(samples,)``; float32 stays float32 when ``single`` (for a
+    kernel that converts each block as it reads it, and sums in float64)."""
+    keep = single and np.asarray(array).dtype == np.float32
+    # C order: every kernel reads each channel as one contiguous run of samples.
+    a = np.ascontiguousarray(array, dtype=np.float32 if keep else np.float64)
     if a.ndim == 1:
         a = a[None, None]
     elif a.ndim == 2:
@@ -22,14 +25,15 @@ def as_sources(array, name: str) -> np.ndarray:
     return a
 
 
-def validate(reference, estimate) -> tuple[np.ndarray, np.ndarray]:
-    """Check references and estimates; return both as ``(sources, channels, samples)`` float64.
+def validate(reference, estimate, single: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Check references and estimates; return both as ``(sources, channels, samples)`` float64
+    (float32 ones stay float32 when ``single``: see :func:`as_sources`).
 
     Shapes must match; arrays that look transposed (more channels than samples) are refused
     with a message that says so; non-finite values are refused.
     """
-    ref = as_sources(reference, "reference")
-    est = as_sources(estimate, "estimate")
+    ref = as_sources(reference, "reference", single)
+    est = as_sources(estimate, "estimate", single)
     for name, a in (("reference", ref), ("estimate", est)):
         if a.size == 0:
             raise UnweaveError(f"nothing to evaluate: {name} has shape {a.shape}")
