@@ -111,3 +111,16 @@ def test_cli_multichannel_file_and_channel_errors(tmp_path, speech, rirs, capsys
     assert main(["separate", str(path), "-m", "auxiva", "--sources", "4", "-o",
                  str(tmp_path / "o3")]) == 2
     assert "try 'duet'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["auxiva", "ilrma"])
+def test_iva_does_not_depend_on_the_number_of_threads(name):
+    """Frequencies are cut into fixed bands: one thread or several give the same matrices."""
+    from unweave.methods import iva
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((65, 2, 40)) + 1j * rng.standard_normal((65, 2, 40))
+    run = (lambda th: iva.auxiva(x, 5, threads=th)) if name == "auxiva" else \
+        (lambda th: iva.ilrma(x, 2, 5, seed=0, threads=th))
+    (w1, h1), (w3, h3) = run(1), run(3)
+    assert np.array_equal(w1, w3) and h1 == h3

@@ -32,6 +32,7 @@ from unweave.methods.base import (
 )
 from unweave.methods.iterative import check_iterations, iterate
 from unweave.spectral import STFTConfig, istft, stft
+from unweave.threads import PartPool, parts
 
 EPS = 1e-10
 
@@ -86,80 +87,121 @@ def project_back(y: np.ndarray, x: np.ndarray) -> np.ndarray:
     cross = x @ y.conj().transpose(0, 2, 1)  # (F, M, N)
     power = np.maximum(np.sum(np.abs(y) ** 2, axis=2), EPS)  # (F, N)
     gains = cross / power[:, None, :]
-    return np.einsum("fmn,fnt->nmft", gains, y)
+    return gains.transpose(2, 1, 0)[..., None] * y.transpose(1, 0, 2)[:, None]  # (N, M, F, T)
 
 
 def _logdet(w: np.ndarray) -> np.ndarray:
     return np.linalg.slogdet(w)[1]
 
 
-def auxiva(x: np.ndarray, n_iter: int = 50, w0: np.ndarray | None = None, callback=None
-           ) -> tuple[np.ndarray, list[float]]:
-    """Demixing matrices ``(F, N, N)`` for ``x`` ``(F, N, T)`` (Laplace source model, IP)."""
+def auxiva(x: np.ndarray, n_iter: int = 50, w0: np.ndarray | None = None, callback=None,
+           threads: int | None = None) -> tuple[np.ndarray, list[float]]:
+    """Demixing matrices ``(F, N, N)`` for ``x`` ``(F, N, T)`` (Laplace source model, IP).
+
+    The source radii sum over frequency; the IP sweeps are per frequency, on four fixed bands
+    of frequencies updated on ``threads`` threads (the result does not depend on their
+    number)."""
     n_freq, n, _ = x.shape
     w = np.tile(np.eye(n, dtype=complex), (n_freq, 1, 1)) if w0 is None else w0
-
-    def radius(w):
-        y = w @ x
-        return np.sqrt(np.sum(np.abs(y) ** 2, axis=0))  # (N, T)
-
     xx = outer_products(x)
+    bands = parts(n_freq, 4)
 
-    def update(w):
-        return ip_update(w, x, 1.0 / np.maximum(radius(w), EPS)[:, None, :], xx)
+    def band_power(w, band):  # sum over the band's frequencies of |W x|^2, (N, T)
+        y = w[band] @ x[band]
+        return (y.real**2 + y.imag**2).sum(axis=0)
 
-    def objective(w):
-        return float(np.sum(radius(w).mean(axis=1)) - 2 * np.sum(_logdet(w)))
+    def radius(w, pool):
+        return np.sqrt(sum(pool.map(lambda band: band_power(w, band))))  # (N, T)
 
-    return iterate(update, objective, w, n_iter, callback=callback)
+    def update(w, pool):
+        weights = 1.0 / np.maximum(radius(w, pool), EPS)[:, None, :]
+        new = np.empty_like(w)
+
+        def sweep(band):
+            new[band] = ip_update(w[band], x[band], weights, (xx[0][band], xx[1][band]))
+
+        pool.map(sweep)
+        return new
+
+    with PartPool(bands, threads) as pool:
+        def objective(w):
+            return float(np.sum(radius(w, pool).mean(axis=1)) - 2 * np.sum(_logdet(w)))
+
+        return iterate(lambda w: update(w, pool), objective, w, n_iter, callback=callback)
 
 
 def ilrma(x: np.ndarray, n_components: int = 2, n_iter: int = 50, seed: int = 0,
-          callback=None) -> tuple[np.ndarray, list[float]]:
-    """Demixing matrices ``(F, N, N)`` for ``x`` ``(F, N, T)`` with an NMF model per source."""
+          callback=None, threads: int | None = None) -> tuple[np.ndarray, list[float]]:
+    """Demixing matrices ``(F, N, N)`` for ``x`` ``(F, N, T)`` with an NMF model per source.
+
+    Every update but the activations' is per frequency: the frequencies are cut into four
+    fixed parts, updated on ``threads`` threads (default: the CPUs), so the result does not
+    depend on the number of threads.
+    """
     rng = np.random.default_rng(seed)
     n_freq, n, n_frames = x.shape
     w = np.tile(np.eye(n, dtype=complex), (n_freq, 1, 1))
     bases = rng.uniform(0.1, 1.0, (n, n_freq, n_components))
     acts = rng.uniform(0.1, 1.0, (n, n_components, n_frames))
-
     xx = outer_products(x)
+    bands = parts(n_freq, 4)
 
-    def powers(w):  # |W x|^2 as (N, F, T)
+    def powers(w, x):  # |W x|^2 as (N, F, T)
         y = (w @ x).transpose(1, 0, 2)
         return y.real**2 + y.imag**2
 
-    def update(state):
-        # The model R = T V is carried in the state (one product fewer per iteration), and
-        # the multiplicative updates reuse their temporaries.
-        w, t, v, p, r = state
-        ir = 1.0 / r
-        pir2 = p * ir
-        pir2 *= ir
-        t = t * np.sqrt((pir2 @ v.transpose(0, 2, 1)) / (ir @ v.transpose(0, 2, 1)))
-        ir = t @ v
-        ir += EPS
-        np.reciprocal(ir, out=ir)
-        pir2 = p * ir
-        pir2 *= ir
-        tt = t.transpose(0, 2, 1)
-        v = v * np.sqrt((tt @ pir2) / (tt @ ir))
-        r = t @ v
-        r += EPS
-        w = ip_update(w, x, 1.0 / r, xx)
+    def update(state, pool: PartPool):
+        # The model R = T V is carried in the state (one product fewer per iteration); the
+        # multiplicative updates reuse their temporaries.
+        w_old, t_old, v, p_old, r_old = state
+        # The new state, filled band by band.
+        w, t, p, r = (np.empty_like(a) for a in (w_old, t_old, p_old, r_old))
+        vt = v.transpose(0, 2, 1)
+
+        def bases_update(band):  # T in this band, then its share of the sums over frequency
+            ir = 1.0 / r_old[:, band]
+            pir2 = p_old[:, band] * ir
+            pir2 *= ir
+            t[:, band] = t_old[:, band] * np.sqrt((pir2 @ vt) / (ir @ vt))
+            ir = t[:, band] @ v
+            ir += EPS
+            np.reciprocal(ir, out=ir)
+            pir2 = p_old[:, band] * ir
+            pir2 *= ir
+            tt = t[:, band].transpose(0, 2, 1)
+            return tt @ pir2, tt @ ir
+
+        sums = pool.map(bases_update)
+        v = v * np.sqrt(sum(a for a, _ in sums) / sum(b for _, b in sums))
+
+        def demixing_update(band):  # R, the IP sweep and the source powers in this band
+            r[:, band] = t[:, band] @ v + EPS
+            w[band] = ip_update(w_old[band], x[band], 1.0 / r[:, band],
+                                (xx[0][band], xx[1][band]))
+            p[:, band] = powers(w[band], x[band])
+            return p[:, band].sum(axis=(1, 2))
+
         # Keep scales in check: unit-power sources, the model rescaled alike.
-        p = powers(w)
-        power = p.mean(axis=(1, 2)) + EPS
+        power = sum(pool.map(demixing_update)) / (n_freq * n_frames) + EPS
         scale = (1.0 / power)[:, None, None]
-        return (w / np.sqrt(power)[None, :, None], t * scale, v, p * scale, r * scale)
+
+        def rescale(band):
+            w[band] /= np.sqrt(power)[None, :, None]
+            t[:, band] *= scale
+            p[:, band] *= scale
+            r[:, band] *= scale
+
+        pool.map(rescale)
+        return w, t, v, p, r
 
     def objective(state):
         w, t, v, p, r = state
         return float(np.sum(np.mean(p / r + np.log(r), axis=2)) - 2 * np.sum(_logdet(w)))
 
-    (w, *_), history = iterate(update, objective,
-                               (w, bases, acts, powers(w), bases @ acts + EPS), n_iter,
-                               callback=callback)
+    with PartPool(bands, threads) as pool:
+        (w, *_), history = iterate(lambda state: update(state, pool), objective,
+                                   (w, bases, acts, powers(w, x), bases @ acts + EPS), n_iter,
+                                   callback=callback)
     return w, history
 
 

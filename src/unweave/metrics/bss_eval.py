@@ -36,10 +36,10 @@ from unweave.metrics.projection import (
     correlations,
     independent_channels,
     solve_together,
-    threads_available,
     xcorr,
 )
 from unweave.metrics.validate import silent, validate, warn_silent
+from unweave.threads import threads_available
 
 
 @dataclass

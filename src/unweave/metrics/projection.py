@@ -11,18 +11,9 @@ estimate and channel, where the reference implementations solve one LU system pe
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-
-def threads_available(most: int = 4) -> int:
-    """Threads for the kernels: the CPUs this process may run on, at most ``most``."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, most))
+from unweave.threads import threads_available
 
 
 def xcorr(x: np.ndarray, y, max_lag: int, threads: int | None = None) -> np.ndarray:
