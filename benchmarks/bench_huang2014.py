@@ -90,7 +90,7 @@ def scores(voice, acc, est_voice, est_acc) -> tuple[float, float, float]:
     return float(r.sdr[0, 0]), float(r.sir[0, 0]), float(r.sar[0, 0])
 
 
-def methods(checkpoints: dict[str, str], train: list[Path]):
+def methods(checkpoints: dict[str, str], train: list[Path], baselines: bool = True):
     """``label -> separate(mixture) -> (voice, accompaniment)``."""
     from unweave.methods import get_method
 
@@ -98,6 +98,8 @@ def methods(checkpoints: dict[str, str], train: list[Path]):
     for label, path in checkpoints.items():
         sep = get_method("drnn")(model=path)
         out[label] = lambda m, s=sep: _pair(s(m, 16000))
+    if not baselines:
+        return out
     unet = get_method("unet")()
     out["unet (bundled; its training singers overlap this test set)"] = \
         lambda m: _pair(unet(m, 16000))
@@ -136,6 +138,8 @@ def main() -> None:
     parser.add_argument("wavfile", type=Path, help="MIR-1K Wavfile folder (staged)")
     parser.add_argument("checkpoints", nargs="*", help="LABEL=CHECKPOINT of drnn models")
     parser.add_argument("--quick", action="store_true", help="every 8th test clip")
+    parser.add_argument("--no-baselines", action="store_true",
+                        help="only the checkpoints (and the oracle and the mixture)")
     parser.add_argument("--train-to", type=Path, help="train per the protocol into this folder "
                         "first (resumable), then evaluate that model")
     parser.add_argument("--minutes", type=float, default=150.0, help="training time limit")
@@ -147,7 +151,7 @@ def main() -> None:
     if args.quick:
         test = test[::8]
     checkpoints = dict(c.split("=", 1) for c in args.checkpoints)
-    runs = methods(checkpoints, train_clips)
+    runs = methods(checkpoints, train_clips, not args.no_baselines)
     singers = sorted({f.stem.split("_")[0] for f in test})
     print(f"machine: {machine()}")
     print(f"{len(train_clips)} training clips ({', '.join(TRAIN_SINGERS)}); {len(test)} test clips "

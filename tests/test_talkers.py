@@ -122,6 +122,53 @@ def test_network_segments_are_matched_to_each_other():
     np.testing.assert_allclose(est[1 - first], talkers[1], atol=1e-4)
 
 
+def turns_with_pauses(periods=6, rate=RATE, seed=0):
+    """Two synthetic voices (different pitch and timbre) taking 3 s turns with 1 s pauses;
+    every 7.5 s period ends in a pause, where the chunks below overlap: nothing to match."""
+    rng = np.random.default_rng(seed)
+    n = int(periods * 7.5 * rate)
+    t = np.arange(n) / rate
+    voices = np.zeros((2, 1, n), np.float32)
+    for k, (f0, tilt) in enumerate(((120.0, 1.0), (230.0, 0.4))):
+        v = sum(np.sin(2 * np.pi * h * f0 * t + rng.uniform(0, 6)) * tilt ** h
+                for h in range(1, 12))
+        for p in range(periods):
+            a = int((p * 7.5 + 0.75 + 3.5 * k) * rate)
+            voices[k, 0, a : a + 3 * rate] = 0.1 * v[a : a + 3 * rate]
+    return voices
+
+
+def test_voices_keep_talkers_apart_across_pauses():
+    """Chunks that meet in a pause: the overlap says nothing, the talkers' voice profiles
+    (chunks.Voices) decide, in the in-memory engine and inside a network's segments."""
+    talkers = turns_with_pauses()
+    refs = {"a": talkers[0], "b": talkers[1]}
+    out = separate_in_chunks(ShuffledOracle(), talkers.sum(0), RATE, chunk_seconds=8.0,
+                             overlap_seconds=0.5, references=refs)
+    for name in refs:
+        np.testing.assert_allclose(out[name], refs[name], atol=1e-5)
+
+    class Shuffler(torch.nn.Module):  # the true talkers of each segment, in a random order
+        sources, sample_rate, audio_channels = ("t1", "t2"), RATE, 1
+        permutation_invariant = True
+
+        def __init__(self):
+            super().__init__()
+            self.calls, self.rng = 0, np.random.default_rng(3)
+
+        def forward(self, x):
+            start = self.calls * int(7.5 * RATE)
+            self.calls += 1
+            t = talkers[:, :, start: start + x.shape[-1]]
+            return torch.from_numpy(t[self.rng.permutation(2)].copy()[None])
+
+    est = apply_model(Shuffler(), talkers.sum(0), segment_seconds=8.0, overlap_seconds=0.5,
+                      batch_size=1)
+    first = 0 if np.dot(est[0, 0], talkers[0, 0]) > np.dot(est[1, 0], talkers[0, 0]) else 1
+    np.testing.assert_allclose(est[first], talkers[0], atol=1e-4)
+    np.testing.assert_allclose(est[1 - first], talkers[1], atol=1e-4)
+
+
 @pytest.fixture(scope="module")
 def tiny_talkers(tmp_path_factory):
     path = tmp_path_factory.mktemp("m") / "talkers.pt"

@@ -18,7 +18,7 @@ import numpy as np
 
 from unweave.audio import AudioWriter
 from unweave.blocks import Blocks
-from unweave.chunks import chunk_plan, continue_order, crossfade
+from unweave.chunks import Voices, chunk_plan, continue_order, crossfade
 from unweave.errors import UnweaveError
 from unweave.methods.base import Separator
 
@@ -41,6 +41,7 @@ def separate_blockwise(separator: Separator, blocks: Blocks, path: Path, out_dir
     tails: dict[str, np.ndarray] = {}
     unordered = not getattr(separator, "ordered_sources", True)
     raw_tail: dict[str, np.ndarray] | None = None  # the last chunk's end, unweighted
+    voices = Voices(rate)  # the talkers' profiles so far (unordered sources)
     pending_silence = 0
     try:
         start, i, last = 0, 0, False
@@ -60,7 +61,7 @@ def separate_blockwise(separator: Separator, blocks: Blocks, path: Path, out_dir
             if np.any(piece):
                 estimates = separator(piece, rate).sources
                 if unordered and overlap:
-                    estimates = continue_order(raw_tail, estimates, fade_in)
+                    estimates = continue_order(raw_tail, estimates, fade_in, voices)
                     raw_tail = {k: v[:, n - overlap:] for k, v in estimates.items()}
             elif not writers:  # names unknown yet: remember how much silence
                 pending_silence += n - fade_out

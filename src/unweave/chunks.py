@@ -9,6 +9,8 @@ click.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 
@@ -74,13 +76,113 @@ def best_order(previous: np.ndarray, current: np.ndarray) -> list[int]:
 
 
 def continue_order(tail: dict[str, np.ndarray] | None, sources: dict[str, np.ndarray],
-                   overlap: int) -> dict[str, np.ndarray]:
+                   overlap: int, voices: Voices | None = None) -> dict[str, np.ndarray]:
     """``sources`` renamed so that each continues the previous chunk's source of its name,
-    whose last ``overlap`` samples are ``tail`` (None: the first chunk, unchanged)."""
-    if not tail or list(tail) != list(sources):
-        return sources
+    whose last ``overlap`` samples are ``tail`` (None: the first chunk, unchanged); with
+    ``voices``, the talkers' profiles so far decide when they can (:class:`Voices`)."""
     names = list(sources)
     values = [sources[n] for n in names]
-    order = best_order(np.stack([tail[n] for n in names]),
-                       np.stack([v[..., :overlap] for v in values]))
-    return {n: values[j] for n, j in zip(names, order)}
+    order = list(range(len(names)))  # after a silent chunk: nothing to match but the voices
+    if tail and list(tail) == names:
+        order = best_order(np.stack([tail[n] for n in names]),
+                           np.stack([v[..., :overlap] for v in values]))
+    if voices is not None:
+        order = voices.order(np.stack(values), order)
+    values = [values[j] for j in order]
+    if voices is not None:
+        voices.add(np.stack(values))
+    return dict(zip(names, values, strict=True))
+
+
+def talker_profiles(sources: np.ndarray, sample_rate: int, dominance: float = 4.0
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """What each separated talker sounds like: sums ``(S, B)`` of the spectral shape (log band
+    energies minus their mean: level-free, 24 log-spaced bands from 100 Hz) over the frames
+    where that source dominates (``dominance`` times the others' energy together), and the
+    number of those frames ``(S,)``. Sums, so that segments can be pooled. ``sources`` is
+    ``(S, ..., samples)`` (channels averaged).
+
+    A long-term spectral envelope is a crude speaker signature, but over seconds of speech it
+    tells two voices apart where an overlap of silence cannot."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    s, n = sources.shape[0], sources.shape[-1]
+    x = sources.reshape(s, -1, n).mean(axis=1).astype(np.float64)
+    frame = 1 << max(4, round(np.log2(0.032 * sample_rate)))  # about 32 ms
+    if n < frame:
+        return np.zeros((s, 24)), np.zeros(s)
+    frames = sliding_window_view(x, frame, axis=-1)[:, :: frame // 2] * np.hanning(frame)
+    power = np.abs(np.fft.rfft(frames, axis=-1)) ** 2  # (S, T, F)
+    freqs = np.fft.rfftfreq(frame, 1 / sample_rate)
+    edges = np.geomspace(100.0, min(4000.0, sample_rate / 2), 25)
+    band = np.digitize(freqs, edges) - 1
+    onehot = (band[:, None] == np.arange(24)[None]).astype(np.float64)  # (F, B)
+    energies = power @ onehot  # (S, T, B)
+    level = energies.sum(axis=-1)  # (S, T)
+    loud = level > 1e-4 * max(level.max(), 1e-30)
+    dominant = loud & (level >= dominance * (level.sum(axis=0, keepdims=True) - level))
+    shape = np.log(energies + 1e-10 * max(level.max(), 1e-30))
+    shape -= shape.mean(axis=-1, keepdims=True)
+    sums = np.einsum("st,stb->sb", dominant.astype(np.float64), shape)
+    return sums, dominant.sum(axis=1).astype(np.float64)
+
+
+def profile_order(previous: np.ndarray, current: np.ndarray) -> tuple[list[int], float]:
+    """How to reorder ``current``'s sources to match ``previous``'s, both ``(S, B)`` mean
+    profiles (:func:`talker_profiles`): the permutation that maximises the summed cosine
+    similarity of the profiles (centred over the sources, so only what differs between the
+    talkers counts), and its margin over the next best permutation (0 to 2 per source:
+    how sure it is). ``current[order[j]]`` continues ``previous[j]``."""
+    import itertools
+
+    def centred(p):
+        p = p - p.mean(axis=0, keepdims=True)
+        return p / np.maximum(np.linalg.norm(p, axis=1, keepdims=True), 1e-12)
+
+    sim = centred(previous) @ centred(current).T
+    s = sim.shape[0]
+    if s > 6:  # (talkers: 2 or 3) no decision: the caller keeps its other evidence
+        return list(range(s)), 0.0
+    ranked = sorted(itertools.permutations(range(s)),
+                    key=lambda perm: -sum(sim[j, perm[j]] for j in range(s)))
+    best = ranked[0]
+    score = sum(sim[j, best[j]] for j in range(s))
+    second = sum(sim[j, ranked[1][j]] for j in range(s)) if len(ranked) > 1 else score
+    return list(best), float(score - second) / s
+
+
+@dataclass
+class Voices:
+    """The talkers' voice profiles pooled over the chunks so far, in output order: what keeps
+    each talker on one output across a long recording.
+
+    Over a pause, the overlap between two chunks holds nothing to match, and a talker who
+    starts a turn there can land on either output. When the profiles so far and the new
+    chunk's both rest on at least ``frames`` dominant frames per talker (120: about 2 s of
+    speech), and their best permutation beats the next by ``margin``, the profiles decide."""
+
+    sample_rate: int
+    frames: int = 120
+    margin: float = 0.2
+    sums: np.ndarray | None = None
+    counts: np.ndarray | None = None
+
+    def order(self, sources: np.ndarray, fallback: list[int]) -> list[int]:
+        """The order of ``sources`` ``(S, ..., samples)``: by voice when sure, else
+        ``fallback``."""
+        if self.sums is None:
+            return fallback
+        sums, counts = talker_profiles(sources, self.sample_rate)
+        if min(self.counts.min(), counts.min()) < self.frames:
+            return fallback
+        order, margin = profile_order(self.sums / self.counts[:, None],
+                                      sums / counts[:, None])
+        return order if margin >= self.margin else fallback
+
+    def add(self, sources: np.ndarray) -> None:
+        """Pool the profiles of a chunk's ``sources``, already in output order."""
+        sums, counts = talker_profiles(sources, self.sample_rate)
+        if self.sums is None:
+            self.sums, self.counts = sums, counts
+        else:
+            self.sums, self.counts = self.sums + sums, self.counts + counts

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from unweave.chunks import chunk_plan, continue_order, crossfade
+from unweave.chunks import Voices, chunk_plan, continue_order, crossfade
 from unweave.methods.base import Separation
 
 
@@ -35,6 +35,7 @@ def separate_in_chunks(
     """
     unordered = not getattr(separate, "ordered_sources", True)
     tail: dict[str, np.ndarray] | None = None
+    voices = Voices(sample_rate)  # the talkers' profiles so far (unordered sources)
     length = mixture.shape[-1]
     chunk, overlap, starts = chunk_plan(length, sample_rate, chunk_seconds, overlap_seconds)
     if len(starts) == 1:
@@ -54,7 +55,7 @@ def separate_in_chunks(
                 extra["references"] = {k: v[..., start:stop] for k, v in references.items()}
             part = separate(piece, sample_rate, **extra)
             if unordered and overlap:
-                part.sources = continue_order(tail, part.sources, overlap)
+                part.sources = continue_order(tail, part.sources, overlap, voices)
                 tail = {k: v[..., -overlap:] for k, v in part.sources.items()}
             weight = crossfade(stop - start, overlap if i > 0 else 0,
                                overlap if stop < length else 0)

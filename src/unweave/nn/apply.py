@@ -24,7 +24,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from unweave.chunks import best_order, chunk_plan, crossfade
+from unweave.chunks import Voices, best_order, chunk_plan, crossfade
 
 
 def _fit_channels(audio: np.ndarray, model_channels: int) -> tuple[np.ndarray, Callable]:
@@ -66,6 +66,7 @@ def apply_model(model, mixture: np.ndarray, segment_seconds: float = 30.0,
     if unordered is None:
         unordered = bool(getattr(model, "permutation_invariant", False))
     tails: dict[int, np.ndarray] = {}  # item -> last segment's raw overlap (S, A, overlap)
+    voices = {k: Voices(model.sample_rate) for k in range(items.shape[0])}  # see _continue
     done = 0
     for group in groups:
         batch = np.stack([items[..., a:b] for _, a, b in group])  # (G, items, A, n)
@@ -80,7 +81,7 @@ def apply_model(model, mixture: np.ndarray, segment_seconds: float = 30.0,
                 weight = crossfade(b - a, overlap if i > 0 else 0,
                                    overlap if b < length else 0)
                 if unordered and overlap:
-                    y[k] = _continue(y[k], tails, i, starts, overlap)
+                    y[k] = _continue(y[k], tails, i, starts, overlap, voices)
                 out[..., a:b] += y[k] * weight
         done += len(group)
         if on_segment:
@@ -88,14 +89,21 @@ def apply_model(model, mixture: np.ndarray, segment_seconds: float = 30.0,
     return np.ascontiguousarray(back(out), dtype=np.float32)
 
 
-def _continue(y: np.ndarray, tails: dict, i: int, starts: list[int], overlap: int
-              ) -> np.ndarray:
+def _continue(y: np.ndarray, tails: dict, i: int, starts: list[int], overlap: int,
+              voices: dict[int, Voices]) -> np.ndarray:
     """Segment ``i``'s outputs ``(items, S, A, n)`` reordered per item to continue segment
-    ``i - 1`` (whose overlap is in ``tails``); its own overlap kept for segment ``i + 1``."""
-    if i > 0 and (i - 1) in tails:
-        previous = tails.pop(i - 1)
-        y = np.stack([item[best_order(prev, item[..., :overlap])]
-                      for prev, item in zip(previous, y)])
+    ``i - 1`` (whose overlap is in ``tails``; ``voices``: each item's talker profiles so far,
+    which decide when they can, :class:`unweave.chunks.Voices`); its own overlap kept for
+    segment ``i + 1``."""
+    previous = tails.pop(i - 1) if i > 0 and (i - 1) in tails else None
+    ordered = []
+    for k, item in enumerate(y):
+        if previous is not None:
+            order = voices[k].order(item, best_order(previous[k], item[..., :overlap]))
+            item = item[order]
+        voices[k].add(item)
+        ordered.append(item)
+    y = np.stack(ordered)
     if i + 1 < len(starts):
         tails[i] = y[..., -overlap:].copy()
     return y
