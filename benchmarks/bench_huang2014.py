@@ -140,6 +140,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="every 8th test clip")
     parser.add_argument("--no-baselines", action="store_true",
                         help="only the checkpoints (and the oracle and the mixture)")
+    parser.add_argument("--on-validation", action="store_true",
+                        help="score the validation clips (training singers, held-out songs) "
+                        "instead of the test singers: how far the gap is the singers")
     parser.add_argument("--train-to", type=Path, help="train per the protocol into this folder "
                         "first (resumable), then evaluate that model")
     parser.add_argument("--minutes", type=float, default=150.0, help="training time limit")
@@ -148,6 +151,9 @@ def main() -> None:
         best = train(args.wavfile, args.train_to, args.minutes, extra)
         args.checkpoints = [*args.checkpoints, f"drnn (ours, this run)={best}"]
     train_clips, test = clips(args.wavfile)
+    if args.on_validation:
+        test = [f for f in train_clips if f.stem.rsplit("_", 1)[0] in VALIDATION_SONGS]
+        train_clips = [f for f in train_clips if f not in test]
     if args.quick:
         test = test[::8]
     checkpoints = dict(c.split("=", 1) for c in args.checkpoints)

@@ -112,6 +112,14 @@ def test_examples_are_deterministic_remixed_and_sum_to_the_mixture(tmp_path):
     assert not np.array_equal(examples[6][0], mixture)
     mono = MusicExamples(tracks, ("vocals", "accompaniment"), 16000, 1, 8000, seed=0)[0]
     assert mono[0].shape == (1, 8000) and mono[1].shape == (2, 1, 8000)
+    # --vocal-speed: the vocals read faster or slower, the rest untouched, still a mixture.
+    fast = MusicExamples(tracks, ("vocals", "drums", "bass", "other"), 44100, 2, 30000, seed=3,
+                         speed={"vocals": 0.2})
+    mixture, sources = fast[5]
+    assert sources.shape == (4, 2, 30000) and np.any(sources[0])
+    np.testing.assert_allclose(sources.sum(0), mixture, atol=1e-6)
+    np.testing.assert_array_equal(fast[5][0], mixture)
+    assert not np.array_equal(sources[0], examples[5][1][0])
 
 
 def test_split_keeps_groups_apart_and_takes_named_tracks():

@@ -426,11 +426,13 @@ def _music_options(args):
 
     if not 0 <= args.validation < 1 or not 0 <= args.remix <= 1 or not 0 <= args.extra_p <= 1:
         raise UnweaveError("--validation must be in [0, 1), --remix and --extra-p in [0, 1]")
+    if not 0 <= args.vocal_speed < 0.5:
+        raise UnweaveError("--vocal-speed must be in [0, 0.5)")
     return MusicData(args.data, validation=args.validation, valid=_names(args.valid),
                      remix=args.remix, validation_seconds=args.validation_seconds,
                      extra_vocals=args.extra_vocals or [], extra_p=args.extra_p,
                      unpaired=args.unpaired, adversarial=args.adversarial,
-                     gamma=getattr(args, "gamma", None))
+                     gamma=getattr(args, "gamma", None), vocal_speed=args.vocal_speed)
 
 
 def _speech_options(args):
@@ -658,6 +660,9 @@ def _add_music_flags(p: argparse.ArgumentParser, recipe) -> None:
                    "vocals stem (MIR-1K pairs...) whose vocals join the training pool")
     g.add_argument("--extra-p", type=finite_float, default=0.25,
                    help="chance that an example's vocals come from --extra-vocals")
+    g.add_argument("--vocal-speed", type=finite_float, default=0.0, metavar="R",
+                   help="read each vocal excerpt up to R faster or slower (0.15: +-15%%; pitch "
+                   "and formants shift together, as from another singer); 0: never")
     g.add_argument("--unpaired", help="folder with mixtures/ and vocals/ (no pairs) for "
                    "adversarial semi-supervised training")
     g.add_argument("--adversarial", type=finite_float, default=0.1,

@@ -8,7 +8,8 @@ changing what the network sees. Nothing is held in memory but the example being 
 
 - :class:`MusicExamples`: excerpts of tracks' stems at random positions, each source taken
   from another random track with probability ``remix`` (Uhlich et al., ICASSP 2017), random
-  gains, channel swaps;
+  gains, channel swaps, and optionally a random speed per source (pitch and formants shift
+  together: more singers from few);
 - :class:`SpeechNoiseExamples`: an utterance in noise at a random SNR, with optional
   reverberation (the target is the dry-plus-early speech), band limiting, tilt and clipping;
 - :class:`TalkerExamples`: utterances of different speakers at random relative levels;
@@ -79,13 +80,17 @@ class MusicExamples:
     swap: bool = True
     extra: dict[str, Sequence[Track]] = field(default_factory=dict)  # more tracks per source
     extra_p: float = 0.0  # chance that a source with extra tracks is drawn from them
+    speed: dict[str, float] = field(default_factory=dict)  # source -> largest speed change
 
     def source_excerpt(self, track: Track, source: str, rng: np.random.Generator
                        ) -> np.ndarray:
-        length = _length_at(track.frames, track.sample_rate, self.sample_rate)
+        rate = track.sample_rate
+        if self.speed.get(source):  # read as if at another rate: pitch and formants move
+            rate = int(round(rate * (1 + rng.uniform(-self.speed[source], self.speed[source]))))
+        length = _length_at(track.frames, rate, self.sample_rate)
         start = _start(rng, length, self.samples)
         x = _excerpt_at(lambda s, n: track.read(source, s, n, self.sources),
-                        track.sample_rate, self.sample_rate, start, self.samples)
+                        rate, self.sample_rate, start, self.samples)
         return fit_channels(x, self.channels)
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:

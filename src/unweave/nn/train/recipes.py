@@ -134,6 +134,7 @@ class MusicData:
     unpaired: str | None = None
     adversarial: float = 0.1
     gamma: float | None = None  # the discriminative loss's weight (None: the loss's default)
+    vocal_speed: float = 0.0  # vocals read up to this much faster or slower (0: never)
 
 
 def music_score(model, tracks, scored: tuple[int, ...], seconds: float, device: str) -> float:
@@ -182,7 +183,9 @@ def music_task(recipe: Recipe, options: MusicData, seed: int, on_skip: Callable 
     scored = tuple(recipe.sources.index(s) for s in (recipe.loss_sources or recipe.sources))
     samples = int(round(recipe.segment * recipe.sample_rate))
     examples = MusicExamples(train, recipe.sources, recipe.sample_rate, recipe.audio_channels,
-                             samples, seed, options.remix, extra=extra, extra_p=options.extra_p)
+                             samples, seed, options.remix, extra=extra, extra_p=options.extra_p,
+                             speed={"vocals": options.vocal_speed} if options.vocal_speed
+                             else {})
     losses = MAGNITUDE_LOSSES if recipe.domain == "magnitude" else LOSSES
     loss = losses[recipe.loss]
     if options.gamma is not None:
