@@ -660,7 +660,7 @@ def _add_music_flags(p: argparse.ArgumentParser, recipe) -> None:
                    "vocals stem (MIR-1K pairs...) whose vocals join the training pool")
     g.add_argument("--extra-p", type=finite_float, default=0.25,
                    help="chance that an example's vocals come from --extra-vocals")
-    g.add_argument("--vocal-speed", type=finite_float, default=0.0, metavar="R",
+    g.add_argument("--vocal-speed", type=finite_float, default=recipe.vocal_speed, metavar="R",
                    help="read each vocal excerpt up to R faster or slower (0.15: +-15%%; pitch "
                    "and formants shift together, as from another singer); 0: never")
     g.add_argument("--unpaired", help="folder with mixtures/ and vocals/ (no pairs) for "
