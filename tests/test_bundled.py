@@ -87,4 +87,4 @@ def test_drnn_separates_singers_it_never_heard():
         gains.append(_median_sdr(vocals, drnn(mixture, rate)["vocals"], rate)
                      - _median_sdr(vocals, mixture, rate))
     print(f"vocals SDR gain {np.mean(gains):.2f} dB ({', '.join(f'{g:.1f}' for g in gains)})")
-    assert len(gains) >= 3 and np.mean(gains) > 2.8  # measured 3.82 dB
+    assert len(gains) >= 3 and np.mean(gains) > 4.5  # measured 5.75 dB (before --vocal-speed: 3.82)
