@@ -405,3 +405,35 @@ def test_reverberation_with_measured_rooms_keeps_the_early_target():
     assert augment.power(early) == pytest.approx(augment.power(speech), rel=1e-3)
     # The late tail is what separates the reverberant signal from its early part.
     assert 0 < np.mean((wet - early) ** 2) < np.mean(early**2)
+
+
+def test_steps_with_a_non_finite_gradient_are_skipped(tmp_path):
+    """An overflow skips its step (the weights stay as they were); a run of them is one clear
+    error rather than a network of NaNs."""
+    import torch
+
+    from unweave.nn.train import loop
+
+    class Gain(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.ones(1))
+
+        def forward(self, x):
+            return (x * self.w)[:, None]  # (B, 1, C, T)
+
+    scale = [float("inf")]
+    task = loop.Task(None, lambda e, r: ((e - r) ** 2).mean(dim=(-2, -1)) * scale[0],
+                     lambda model, device: 0.0)
+    trainer = loop.Trainer(Gain(), task, loop.TrainConfig(epochs=1, steps=1, batch=2,
+                                                          clip_grad=0.0),
+                           tmp_path / "m.pt", "test", progress=False)
+    trainer.prepare()
+    x, y = torch.ones(2, 1, 8), 2 * torch.ones(2, 1, 1, 8)
+    assert np.isnan(trainer.train_step(x, y)) and trainer.model.w.item() == 1.0
+    scale[0] = 1.0
+    assert np.isfinite(trainer.train_step(x, y)) and trainer.model.w.item() != 1.0
+    scale[0] = float("inf")
+    with pytest.raises(UnweaveError, match="training diverged"):
+        for _ in range(loop.MAX_SKIPPED):
+            trainer.train_step(x, y)

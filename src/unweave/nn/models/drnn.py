@@ -71,6 +71,11 @@ class DRNN(TwoSourceMask):
         if self.joint_mask:
             mask = y1 / (y1 + y2 + 1e-8)  # the joint mask layer
         else:
+            # The first output is the target's magnitude. Clamped to [0, 1] as a mask only
+            # outside training: a clamp while training stops the gradient wherever the output
+            # overshoots, and the network can stall there with every mask at one.
             magnitude = torch.expm1(features).reshape(b, c * f, t).transpose(1, 2)
-            mask = torch.clamp(y1 / (magnitude + 1e-8), 0.0, 1.0)
+            mask = y1 / (magnitude + 1e-8)
+            if not self.training:
+                mask = torch.clamp(mask, 0.0, 1.0)
         return mask.transpose(1, 2).reshape(b, c, f, t)

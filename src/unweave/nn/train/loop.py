@@ -80,6 +80,16 @@ class MagnitudeView(torch.nn.Module):
         return self.model.magnitudes(mixture), self.model.stft(references).abs()
 
 
+#: Steps in a row with a non-finite gradient before training stops with an error.
+MAX_SKIPPED = 50
+
+
+def _mean(values: list[float]) -> float:
+    """Mean of the finite losses (skipped steps are NaN); NaN when there is none."""
+    finite = [v for v in values if np.isfinite(v)]
+    return float(np.mean(finite)) if finite else float("nan")
+
+
 def _scheduler(name: str, optimizer, config: TrainConfig):
     if name == "plateau":
         return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5,
@@ -128,6 +138,7 @@ class Trainer:
                                          "lr": [], "seconds": []}
         self.epoch = self.step = 0  # the next step to run
         self.elapsed = 0.0
+        self.skipped = 0  # steps in a row whose gradient was not finite (not applied)
         self.best = -np.inf
         if adversary is not None:
             adversary.to(self.ctx.device)
@@ -221,8 +232,18 @@ class Trainer:
                     self.model, self.config.batch, index)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        if self.config.clip_grad > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_grad)
+        # The norm of the (all-reduced) gradient: every rank takes the same decision.
+        norm = torch.nn.utils.clip_grad_norm_(
+            self.model.parameters(), self.config.clip_grad if self.config.clip_grad > 0
+            else float("inf"))
+        if not torch.isfinite(norm):  # an overflow: this step is skipped, the weights kept
+            self.optimizer.zero_grad(set_to_none=True)
+            self.skipped += 1
+            if self.skipped >= MAX_SKIPPED:
+                raise UnweaveError(f"training diverged: {self.skipped} steps in a row with a "
+                                   "non-finite gradient (try a smaller --lr)")
+            return float("nan")
+        self.skipped = 0
         self.optimizer.step()
         return float(loss.detach())
 
@@ -264,14 +285,14 @@ class Trainer:
                 epoch_losses.append(value)
                 self.step += 1
                 bar.update(1)
-                bar.set_postfix(loss=f"{np.mean(epoch_losses[-20:]):.4f}")
+                bar.set_postfix(loss=f"{_mean(epoch_losses[-20:]):.4f}")
                 if c.checkpoint_every and self.step % c.checkpoint_every == 0 \
                         and self.step < c.steps:
                     self.elapsed = time.perf_counter() - start
                     self.save()
             bar.close()
             score = self.validate()
-            self.history["loss"].append(float(np.mean(epoch_losses)))
+            self.history["loss"].append(_mean(epoch_losses))
             self.history["validation"].append(score)
             self.history["lr"].append(self.optimizer.param_groups[0]["lr"])
             self.elapsed = time.perf_counter() - start
