@@ -183,6 +183,7 @@ def test_drnn_as_the_paper_builds_it(joint_mask):
                  recurrent=2, joint_mask=joint_mask)
     assert sum(isinstance(m, torch.nn.RNN) for m in model.stack) == 1
     x = torch.randn(2, 1, 4000)
+    model.eval()  # (without the joint mask, the mask is clamped to [0, 1] outside training)
     masks = model.masks(model.stft(x))
     assert masks.shape[:3] == (2, 2, 1) and masks.min() >= 0 and masks.max() <= 1
     assert torch.allclose(masks.sum(1), torch.ones_like(masks.sum(1)))
