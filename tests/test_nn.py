@@ -187,7 +187,7 @@ def test_drnn_as_the_paper_builds_it(joint_mask):
     masks = model.masks(model.stft(x))
     assert masks.shape[:3] == (2, 2, 1) and masks.min() >= 0 and masks.max() <= 1
     assert torch.allclose(masks.sum(1), torch.ones_like(masks.sum(1)))
-    again = build("drnn", model.model_args())
+    again = build("drnn", model.model_args()).eval()
     again.load_state_dict(model.state_dict())
     assert torch.equal(again(x), model(x))
     with pytest.raises(ValueError):
