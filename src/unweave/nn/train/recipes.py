@@ -203,7 +203,11 @@ def music_task(recipe: Recipe, options: MusicData, seed: int, on_skip: Callable 
                 info={"data": [str(d) for d in folders] + [str(d) for d in
                                                            options.extra_vocals],
                       "split": {"train": [t.name for t in train],
-                                "validation": [t.name for t in val]}})
+                                "validation": [t.name for t in val]},
+                      # How examples were drawn, whatever the defaults become later.
+                      "examples": {"remix": options.remix, "vocal_speed": options.vocal_speed,
+                                   "extra_p": options.extra_p if options.extra_vocals else 0.0,
+                                   "segment": recipe.segment}})
     adversary = None
     if options.unpaired:
         from unweave.nn.train.adversarial import Adversary
