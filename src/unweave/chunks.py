@@ -87,11 +87,8 @@ def continue_order(tail: dict[str, np.ndarray] | None, sources: dict[str, np.nda
         order = best_order(np.stack([tail[n] for n in names]),
                            np.stack([v[..., :overlap] for v in values]))
     if voices is not None:
-        order = voices.order(np.stack(values), order)
-    values = [values[j] for j in order]
-    if voices is not None:
-        voices.add(np.stack(values))
-    return dict(zip(names, values, strict=True))
+        order = voices.follow(np.stack(values), order)
+    return {n: values[j] for n, j in zip(names, order, strict=True)}
 
 
 def talker_profiles(sources: np.ndarray, sample_rate: int, dominance: float = 4.0
@@ -167,22 +164,21 @@ class Voices:
     sums: np.ndarray | None = None
     counts: np.ndarray | None = None
 
-    def order(self, sources: np.ndarray, fallback: list[int]) -> list[int]:
-        """The order of ``sources`` ``(S, ..., samples)``: by voice when sure, else
-        ``fallback``."""
-        if self.sums is None:
-            return fallback
+    def follow(self, sources: np.ndarray, fallback: list[int] | None) -> list[int]:
+        """The order of a new chunk's ``sources`` ``(S, ..., samples)``: by voice when sure,
+        else ``fallback`` (None: as they are, without asking the voices); the chunk's profiles
+        are then pooled in that order."""
         sums, counts = talker_profiles(sources, self.sample_rate)
-        if min(self.counts.min(), counts.min()) < self.frames:
-            return fallback
-        order, margin = profile_order(self.sums / self.counts[:, None],
-                                      sums / counts[:, None])
-        return order if margin >= self.margin else fallback
-
-    def add(self, sources: np.ndarray) -> None:
-        """Pool the profiles of a chunk's ``sources``, already in output order."""
-        sums, counts = talker_profiles(sources, self.sample_rate)
+        order = list(range(len(sources))) if fallback is None else fallback
+        if fallback is not None and self.sums is not None and \
+                min(self.counts.min(), counts.min()) >= self.frames:
+            by_voice, margin = profile_order(self.sums / self.counts[:, None],
+                                             sums / counts[:, None])
+            if margin >= self.margin:
+                order = by_voice
+        sums, counts = sums[order], counts[order]
         if self.sums is None:
             self.sums, self.counts = sums, counts
         else:
             self.sums, self.counts = self.sums + sums, self.counts + counts
+        return order

@@ -295,8 +295,7 @@ class _Windows:
         r, e = buf["r"][:, :, :w], buf["e"][:, :, :w]
         np.copyto(r, self.frames_r[..., ws, :])
         np.copyto(e, self.frames_e[..., ws, :])
-        quiet = (r.sum(axis=1) == 0).all(axis=-1).any(axis=0) | \
-            (e.sum(axis=1) == 0).all(axis=-1).any(axis=0)
+        quiet = silent(r).any(axis=0) | silent(e).any(axis=0)
         rf, ef = buf["rf"][:, :, :w], buf["ef"][:, :, :w]
         np.fft.rfft(r, n=self.nfft, axis=-1, out=rf)
         np.fft.rfft(e, n=self.nfft, axis=-1, out=ef)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from unweave.threads import threads_available
+from unweave.threads import PartPool, threads_available
 
 
 def xcorr(x: np.ndarray, y, max_lag: int, threads: int | None = None) -> np.ndarray:
@@ -80,13 +80,8 @@ def xcorr(x: np.ndarray, y, max_lag: int, threads: int | None = None) -> np.ndar
 
     starts = range(0, n_blocks, per_chunk)
     workers = max(1, min(threads or threads_available(), len(starts)))
-    if workers == 1:
-        cross = accumulate(starts)
-    else:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(workers) as pool:
-            cross = sum(pool.map(accumulate, [starts[i::workers] for i in range(workers)]))
+    with PartPool([starts[i::workers] for i in range(workers)], workers) as pool:
+        cross = sum(pool.map(accumulate))
     circ = np.fft.irfft(cross, n=nfft, axis=0)  # (nfft, P, Q)
     lags = np.arange(-k, k + 1) % nfft
     return np.moveaxis(circ[lags], 0, -1)

@@ -137,12 +137,11 @@ def evaluate_sources(references: dict[str, np.ndarray], estimates: dict[str, np.
         raise UnweaveError("window and hop must be > 0 seconds")
     common, missing, extra = match_sources(references, estimates)
     notes = []
-    # float64 copies made once, straight into the stacked arrays (no intermediate copies).
     shapes = {np.shape(references[n]) for n in common}
     if len(shapes) != 1:
         raise UnweaveError(f"references differ in shape: {sorted(shapes)} (channels, samples)")
-    # (sources, channels, samples), C order; float32 when every input is (BSS Eval v4 converts
-    # block by block; the other metrics convert to float64 themselves).
+    # One copy of each, straight into (sources, channels, samples), C order; float32 when every
+    # input is (BSS Eval v4 converts block by block; the other metrics convert themselves).
     single = all(np.asarray(a).dtype == np.float32 for a in (*references.values(),
                                                                *estimates.values()))
     ref = np.empty((len(common), *shapes.pop()), np.float32 if single else np.float64)

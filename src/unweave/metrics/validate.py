@@ -13,9 +13,9 @@ def as_sources(array, name: str, single: bool = False) -> np.ndarray:
     """``(sources, channels, samples)`` float64 from ``(sources, channels, samples)``,
     ``(sources, samples)`` or ``(samples,)``; float32 stays float32 when ``single`` (for a
     kernel that converts each block as it reads it, and sums in float64)."""
-    keep = single and np.asarray(array).dtype == np.float32
+    a = np.asarray(array)
     # C order: every kernel reads each channel as one contiguous run of samples.
-    a = np.ascontiguousarray(array, dtype=np.float32 if keep else np.float64)
+    a = np.ascontiguousarray(a, np.float32 if single and a.dtype == np.float32 else np.float64)
     if a.ndim == 1:
         a = a[None, None]
     elif a.ndim == 2:
@@ -50,7 +50,8 @@ def validate(reference, estimate, single: bool = False) -> tuple[np.ndarray, np.
 
 
 def silent(sources: np.ndarray) -> np.ndarray:
-    """``(sources,)`` True where a source is all zeros (as mir_eval: the channel sum is 0)."""
+    """``(sources, ...)`` True where a source is all zeros (as mir_eval: the channel sum is 0)
+    over the last axis; ``(S, C, W, T)`` windows give ``(S, W)``."""
     return np.all(sources.sum(axis=1) == 0, axis=-1)
 
 

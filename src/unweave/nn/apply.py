@@ -98,11 +98,8 @@ def _continue(y: np.ndarray, tails: dict, i: int, starts: list[int], overlap: in
     previous = tails.pop(i - 1) if i > 0 and (i - 1) in tails else None
     ordered = []
     for k, item in enumerate(y):
-        if previous is not None:
-            order = voices[k].order(item, best_order(previous[k], item[..., :overlap]))
-            item = item[order]
-        voices[k].add(item)
-        ordered.append(item)
+        by_overlap = None if previous is None else best_order(previous[k], item[..., :overlap])
+        ordered.append(item[voices[k].follow(item, by_overlap)])
     y = np.stack(ordered)
     if i + 1 < len(starts):
         tails[i] = y[..., -overlap:].copy()

@@ -187,8 +187,7 @@ def music_task(recipe: Recipe, options: MusicData, seed: int, on_skip: Callable 
     samples = int(round(recipe.segment * recipe.sample_rate))
     examples = MusicExamples(train, recipe.sources, recipe.sample_rate, recipe.audio_channels,
                              samples, seed, options.remix, extra=extra, extra_p=options.extra_p,
-                             speed={"vocals": options.vocal_speed} if options.vocal_speed
-                             else {})
+                             speed={"vocals": options.vocal_speed})
     losses = MAGNITUDE_LOSSES if recipe.domain == "magnitude" else LOSSES
     loss = losses[recipe.loss]
     if options.gamma is not None:
