@@ -8,6 +8,7 @@ speech_commands_noise's exercise bike, `bench_enhance_arch.TEST_NOISES`) at SNR 
 10 dB: 400 mixtures at 16 kHz, drawn with a fixed seed.
 
 Run: .venv/bin/python benchmarks/bench_enhance.py CORPORA [MODEL]   (about 20 minutes)
+Where the model loses (speakers or noise types): `noise_gap_table(Path(CORPORA), MODEL)`.
 """
 
 from __future__ import annotations
@@ -35,15 +36,22 @@ RATE = 16000
 SNRS = (-5, 0, 5, 10)
 
 
-def test_set(corpora: Path, speakers: int = 100, seed: int = 0):
-    """``[(snr, speech (1, n), noise (1, n))]``: one utterance per test speaker per SNR."""
-    speech = index_recordings([corpora / "speechocean762" / "test"])
+def _noises(corpora: Path, held_out: bool = True) -> list:
+    """The noise types kept out of training (or, ``held_out=False``, those trained on)."""
+    return [r for r in index_recordings([corpora / "nonspeech-noise" / "Nonspeech",
+                                         DATA / "speech_commands_noise"])
+            if any(fnmatch.fnmatch(Path(r.path).name, g) for g in TEST_NOISES) == held_out]
+
+
+def test_set(corpora: Path, speakers: int = 100, seed: int = 0, split: str = "test",
+             held_out: bool = True):
+    """``[(snr, speech (1, n), noise (1, n))]``: one utterance per speaker of ``split`` per
+    SNR, in the held-out noise types (or the training ones)."""
+    speech = index_recordings([corpora / "speechocean762" / split])
     by_speaker: dict[str, list] = {}
     for r in speech:
         by_speaker.setdefault(r.group, []).append(r)
-    noises = [r for r in index_recordings([corpora / "nonspeech-noise" / "Nonspeech",
-                                           DATA / "speech_commands_noise"])
-              if any(fnmatch.fnmatch(Path(r.path).name, g) for g in TEST_NOISES)]
+    noises = _noises(corpora, held_out)
     rng = np.random.default_rng(seed)
     cases = []
     for spk in sorted(by_speaker)[:speakers]:
@@ -122,6 +130,27 @@ def quality_table(cases, model: str | None) -> list[str]:
         cells.append(f"**{a[:, 0].mean():.2f} / {np.nanmean(a[:, 1]):.2f} / "
                      f"{a[:, 2].mean():.3f}**")
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {seconds[label]:.0f} |")
+    return lines
+
+
+def noise_gap_table(corpora: Path, model: str | None, speakers: int = 40) -> list[str]:
+    """Where `enhance` loses: speakers and noise types, each seen in training or not (SI-SDR
+    improvement only, the test set's mixing)."""
+    enhance = get_method("enhance")(**({"model": model} if model else {}))
+    lines = ["| speakers | noise types | " + " | ".join(f"SNR {s} dB" for s in SNRS) +
+             " | all |", "|---|---|" + "---|" * (len(SNRS) + 1)]
+    for split in ("test", "train"):
+        for held in (True, False):
+            cases, _ = test_set(corpora, speakers, split=split, held_out=held)
+            per: dict[int, list] = {snr: [] for snr in SNRS}
+            for snr, clean, noise in cases:
+                noisy = clean + noise
+                gain = si_sdr(clean[None], enhance(noisy, RATE)["speech"][None]).si_sdr[0] - \
+                    si_sdr(clean[None], noisy[None]).si_sdr[0]
+                per[snr].append(gain)
+            cells = [f"{np.mean(per[snr]):.2f}" for snr in SNRS]
+            lines.append(f"| {split} | {'held out' if held else 'trained on'} | " +
+                         " | ".join(cells) + f" | {np.mean(list(per.values())):.2f} |")
     return lines
 
 

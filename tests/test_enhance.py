@@ -210,3 +210,31 @@ def test_evaluate_speech_metrics_in_json_and_csv(tmp_path, capsys):
     assert main(["evaluate", "--reference", str(tmp_path / "ref"), "--estimate",
                  str(tmp_path / "est"), "--metric", "pesq,mos"]) == 2
     assert "unknown metric 'mos'" in capsys.readouterr().err
+
+
+def test_validation_noise_and_fine_tuning(tmp_path, capsys):
+    speech, noise = _speech_noise_folders(tmp_path)
+    common = ["train", "enhance", "--speech", str(speech), "--noise", str(noise),
+              "--epochs", "1", "--steps", "2", "--batch", "2", "--segment", "0.5",
+              "--hidden", "16", "--layers", "1", "--validation", "0.25",
+              "--validation-examples", "2", "--synthetic-noise", "0.5", "-q"]
+    first = tmp_path / "first.pt"
+    assert main([*common, "--validation-noise", "n1.wav", "--out", str(first)]) == 0, \
+        capsys.readouterr().err
+    info = checkpoint.load(first)["training"]
+    assert info["noise_recordings"] == 2  # n1 is for validation only
+    assert info["data"]["validation_noise"] == ["n1.wav"]
+    assert info["data"]["synthetic"] == 0.5
+    tuned = tmp_path / "tuned.pt"
+    assert main([*common, "--init", str(first), "--out", str(tuned)]) == 0
+    made = checkpoint.load(tuned)["training"]
+    assert "--init" in made["command"] and made["init"]["epoch"] == 1
+    assert made["init"]["command"].endswith(str(first))
+    capsys.readouterr()
+    assert main([*common, "--init", str(first), "--hidden", "8", "--out",
+                 str(tmp_path / "x.pt")]) == 2
+    err = capsys.readouterr().err
+    assert "same settings" in err and len(err.strip().splitlines()) == 1
+    assert main([*common, "--validation-noise", "nothing*.wav", "--out",
+                 str(tmp_path / "y.pt")]) == 2
+    assert "matches no noise" in capsys.readouterr().err

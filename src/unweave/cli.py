@@ -390,6 +390,9 @@ def _train_network(args) -> int:
                   **{k[6:]: v for k, v in vars(args).items() if k.startswith("model_")}}
     torch.manual_seed(args.seed)
     model = build(recipe.model, model_args)
+    init = None
+    if args.init and not (args.resume and out.exists()):
+        init = _init_weights(model, recipe.model, model_args, args.init)
     main_rank = os.environ.get("RANK", "0") == "0"
     progress = main_rank and not args.quiet
     if recipe.data == "music":
@@ -402,6 +405,8 @@ def _train_network(args) -> int:
         task, adversary = talkers_task(recipe, _talker_options(args), args.seed, _skipped,
                                        progress)
     task.info["command"] = "unweave " + shlex.join(args.argv)
+    if init is not None:
+        task.info["init"] = init
     config = TrainConfig(args.epochs, args.steps, args.batch, args.lr, args.weight_decay,
                          args.clip_grad, args.scheduler, args.patience, args.seed, args.device,
                          args.workers, args.checkpoint_every, not args.no_amp,
@@ -419,6 +424,23 @@ def _train_network(args) -> int:
         print(f"{out}: loss {history['loss'][-1]:.4f}, validation {history['validation'][-1]:.2f}"
               f" (best {best:.2f}: {best_path(out)})")
     return 0
+
+
+def _init_weights(model, name: str, model_args: dict, path: str) -> dict:
+    """``model`` starts from the weights of the checkpoint at ``path`` (fine-tuning): the same
+    architecture and settings, else a one-line error. Returns what the new checkpoint records
+    of it: the path, and the command and epoch that made it."""
+    from unweave.nn import checkpoint
+
+    data = checkpoint.load(path)
+    if data["model_name"] != name or any(data["model_args"].get(k) != v
+                                         for k, v in model_args.items()):
+        raise UnweaveError(f"{path}: --init needs a '{name}' checkpoint of the same settings "
+                           f"(it holds '{data['model_name']}' {data['model_args']})")
+    model.load_state_dict(data["state_dict"])
+    made = data.get("training", {})
+    return {"path": str(path), "command": made.get("command"), "epoch": made.get("epoch"),
+            "init": made.get("init")}
 
 
 def _music_options(args):
@@ -448,8 +470,14 @@ def _speech_options(args):
             not 1 <= args.validation_examples <= 10_000:
         raise UnweaveError("--validation must be in (0, 1), --reverb in [0, 1], "
                            "--validation-examples in 1..10000")
+    if not all(0 <= v <= 1 for v in (args.synthetic_noise, args.eq)) or \
+            not 0 <= args.noise_speed < 0.5:
+        raise UnweaveError("--synthetic-noise and --eq must be in [0, 1], --noise-speed in "
+                           "[0, 0.5)")
     return SpeechData(args.speech, args.noise, args.music, args.rirs, args.exclude,
-                      args.validation, (low, high), args.reverb, args.validation_examples)
+                      args.validation, (low, high), args.reverb, args.validation_examples,
+                      args.synthetic_noise, args.noise_speed, args.eq,
+                      args.validation_noise)
 
 
 def _talker_options(args):
@@ -604,6 +632,8 @@ def _add_network_flags(p: argparse.ArgumentParser, recipe) -> None:
     g.add_argument("--out", required=True, help="checkpoint to write (.pt)")
     g.add_argument("--force", action="store_true", help="replace --out")
     g.add_argument("--resume", action="store_true", help="continue --out where it stopped")
+    g.add_argument("--init", metavar="MODEL", help="start from this checkpoint's weights "
+                   "(fine-tuning: same architecture and settings; fresh optimiser)")
     g.add_argument("--epochs", type=int, default=recipe.epochs)
     g.add_argument("--steps", type=int, default=recipe.steps, help="optimiser steps per epoch")
     g.add_argument("--batch", type=int, default=recipe.batch,
@@ -689,6 +719,15 @@ def _add_speech_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--reverb", type=finite_float, default=0.3,
                    help="chance that an example is reverberant (with --rirs)")
     g.add_argument("--validation-examples", type=int, default=64)
+    g.add_argument("--synthetic-noise", type=finite_float, default=0.3, metavar="P",
+                   help="chance that a noise is procedural (colored, hum, modulated, bursts)")
+    g.add_argument("--noise-speed", type=finite_float, default=0.3, metavar="R",
+                   help="read each noise recording up to R faster or slower")
+    g.add_argument("--eq", type=finite_float, default=0.5, metavar="P",
+                   help="chance of a random equaliser on the noise")
+    g.add_argument("--validation-noise", nargs="+", default=[], metavar="GLOB",
+                   help="noise file names held out of training and used for validation "
+                   "only (noise types never trained on)")
 
 def _add_talker_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("data (utterances of different speakers, mixed on the fly)")

@@ -12,6 +12,7 @@ changing what the network sees. Nothing is held in memory but the example being 
   together: more singers from few);
 - :class:`SpeechNoiseExamples`: an utterance in noise at a random SNR, with optional
   reverberation (the target is the dry-plus-early speech), band limiting, tilt and clipping;
+  the noise recorded (read at a random speed, through a random equaliser) or procedural;
 - :class:`TalkerExamples`: utterances of different speakers at random relative levels;
 - :class:`UnpairedExamples`: a mixture and an unrelated isolated source (adversarial
   training);
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from unweave.audio import resample
-from unweave.data import augment
+from unweave.data import augment, synth_noise
 from unweave.data.index import Recording, Track
 
 
@@ -136,19 +137,23 @@ def _speech_excerpt(rec: Recording, rate: int, n: int, rng: np.random.Generator
     return np.pad(x, ((0, 0), (offset, n - length - offset)))
 
 
-def _noise_excerpt(noises: Sequence[Recording], rate: int, n: int, rng: np.random.Generator
-                   ) -> np.ndarray:
+def _noise_excerpt(noises: Sequence[Recording], rate: int, n: int, rng: np.random.Generator,
+                   speed: float = 0.0) -> np.ndarray:
     """``n`` samples of noise, mono: random stretches of random clips one after another (a
-    short clip is not looped)."""
+    short clip is not looped), each read up to ``speed`` faster or slower (its spectrum
+    moves: a new noise from an old one)."""
     out = np.zeros((1, n), np.float32)
     filled = 0
     while filled < n:
         rec = noises[int(rng.integers(len(noises)))]
-        length = _length_at(rec.frames, rec.sample_rate, rate)
+        read_rate = rec.sample_rate
+        if speed:
+            read_rate = int(round(read_rate * (1 + rng.uniform(-speed, speed))))
+        length = _length_at(rec.frames, read_rate, rate)
         want = min(n - filled, length)
         if want <= 0:
             break
-        piece = fit_channels(_excerpt_at(rec.read, rec.sample_rate, rate,
+        piece = fit_channels(_excerpt_at(rec.read, read_rate, rate,
                                          _start(rng, length, want), want), 1)
         piece = piece / np.sqrt(max(augment.power(piece), 1e-12))  # comparable levels
         out[:, filled : filled + want] = piece
@@ -178,6 +183,15 @@ class SpeechNoiseExamples:
     tilt_p: float = 0.5
     band_limit_p: float = 0.1
     clip_p: float = 0.05
+    synthetic_p: float = 0.0  # chance that the noise is procedural (unweave.data.synth_noise)
+    noise_speed: float = 0.0  # recorded noise read up to this much faster or slower
+    eq_p: float = 0.0  # chance of a random smooth equaliser on the noise
+
+    def _noise(self, rng: np.random.Generator) -> np.ndarray:
+        if self.synthetic_p and rng.random() < self.synthetic_p:
+            return synth_noise.synthetic_noise(self.samples, self.sample_rate, rng)
+        return _noise_excerpt(self._pool(rng), self.sample_rate, self.samples, rng,
+                              self.noise_speed)
 
     def _pool(self, rng: np.random.Generator) -> Sequence[Recording]:
         if self.music and (not self.noise or rng.random() < self.music_p):
@@ -193,12 +207,14 @@ class SpeechNoiseExamples:
         if self.rirs and rng.random() < self.reverb_p:
             speech, target = augment.reverberate(
                 speech, self.rirs[int(rng.integers(len(self.rirs)))], rate)
-        noise = _noise_excerpt(self._pool(rng), rate, n, rng)
+        noise = self._noise(rng)
         if rng.random() < self.two_noises_p:
-            noise = noise + _noise_excerpt(self._pool(rng), rate, n, rng) * np.float32(
-                augment.db_to_gain(rng.uniform(-10, 0)))
+            noise = noise + self._noise(rng) * np.float32(augment.db_to_gain(
+                rng.uniform(-10, 0)))
         if rng.random() < self.tilt_p:
             noise = augment.tilt(noise, rng)
+        if self.eq_p and rng.random() < self.eq_p:
+            noise = synth_noise.shape(noise, rng)
         noise = augment.noise_for_snr(speech, noise, rng.uniform(*self.snr_db))
         mixture = speech + noise
         level = np.sqrt(max(augment.power(mixture), 1e-12))

@@ -238,6 +238,10 @@ class SpeechData:
     snr: tuple[float, float] = (-5.0, 20.0)
     reverb: float = 0.3  # chance of reverberation (needs rirs)
     validation_examples: int = 64
+    synthetic: float = 0.3  # chance that a noise is procedural
+    noise_speed: float = 0.3  # recorded noise read up to this much faster or slower
+    eq: float = 0.5  # chance of a random equaliser on the noise
+    validation_noise: list[str] = field(default_factory=list)  # noise globs for validation only
 
 
 def speech_score(model, examples, count: int, device: str) -> float:
@@ -260,6 +264,8 @@ def speech_score(model, examples, count: int, device: str) -> float:
 def speech_task(recipe: Recipe, options: SpeechData, seed: int, on_skip: Callable | None,
                 progress: bool = False):
     """``(Task, None)`` for a ``speech_noise`` recipe."""
+    import fnmatch
+
     from unweave.data.datasets import SpeechNoiseExamples
     from unweave.data.index import StemRecording, index_recordings, index_tracks, split_groups
     from unweave.nn.losses import LOSSES
@@ -269,6 +275,12 @@ def speech_task(recipe: Recipe, options: SpeechData, seed: int, on_skip: Callabl
     if not speech:
         raise UnweaveError(f"{', '.join(options.speech)}: no speech recordings")
     noise = index_recordings(options.noise, on_skip, options.exclude) if options.noise else []
+    held_noise = [r for r in noise if any(fnmatch.fnmatch(Path(r.path).name, g)
+                                          for g in options.validation_noise)]
+    if options.validation_noise and not held_noise:
+        raise UnweaveError(f"--validation-noise {' '.join(options.validation_noise)}: matches "
+                           "no noise recording")
+    noise = [r for r in noise if r not in held_noise]
     music = []
     for folder in options.music:
         folder = Path(folder) / "train" if (Path(folder) / "train").is_dir() else Path(folder)
@@ -284,8 +296,10 @@ def speech_task(recipe: Recipe, options: SpeechData, seed: int, on_skip: Callabl
     samples = int(round(recipe.segment * recipe.sample_rate))
     common = {"sample_rate": recipe.sample_rate, "samples": samples, "snr_db": options.snr,
               "rirs": rirs, "reverb_p": options.reverb if rirs else 0.0, "music": music}
-    examples = SpeechNoiseExamples(train, noise, seed=seed, **common)
-    held = SpeechNoiseExamples(val, noise, seed=seed + 10_000, **common)
+    # Validation on real noise only (held-out noise types when --validation-noise names some)
+    examples = SpeechNoiseExamples(train, noise, seed=seed, synthetic_p=options.synthetic,
+                                   noise_speed=options.noise_speed, eq_p=options.eq, **common)
+    held = SpeechNoiseExamples(val, held_noise or noise, seed=seed + 10_000, **common)
     count = options.validation_examples
     task = Task(examples, LOSSES[recipe.loss],
                 lambda model, device: speech_score(model, held, count, device),
@@ -293,7 +307,10 @@ def speech_task(recipe: Recipe, options: SpeechData, seed: int, on_skip: Callabl
                 domain=recipe.domain,
                 info={"data": {"speech": options.speech, "noise": options.noise,
                                "music": options.music, "rirs": options.rirs,
-                               "exclude": options.exclude},
+                               "exclude": options.exclude,
+                               "validation_noise": options.validation_noise,
+                               "synthetic": options.synthetic,
+                               "noise_speed": options.noise_speed, "eq": options.eq},
                       "split": {"train": sorted({r.group for r in train}),
                                 "validation": sorted({r.group for r in val})},
                       "noise_recordings": len(noise), "music_stems": len(music),
