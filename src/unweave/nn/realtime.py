@@ -62,7 +62,7 @@ class Streamer:
         if block.ndim != 2 or block.shape[0] != self.channels:
             raise UnweaveError(f"blocks must be (channels={self.channels}, samples); got "
                                f"{block.shape}")
-        with torch.no_grad():
+        with torch.inference_mode():
             x = torch.from_numpy(np.ascontiguousarray(block))[:, None]  # (C, 1, n) as batch
             out, self.state = self.model.process(x, self.state)
         self.received += block.shape[1]
