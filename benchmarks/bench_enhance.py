@@ -13,7 +13,6 @@ Where the model loses (speakers or noise types): `noise_gap_table(Path(CORPORA),
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from common import DATA, machine
 
 from unweave.audio import resample
 from unweave.data import augment
-from unweave.data.index import index_recordings
+from unweave.data.index import index_recordings, name_matches
 from unweave.methods import get_method
 from unweave.metrics.si_sdr import si_sdr
 from unweave.metrics.speech import pesq_scores, stoi_score
@@ -40,7 +39,7 @@ def _noises(corpora: Path, held_out: bool = True) -> list:
     """The noise types kept out of training (or, ``held_out=False``, those trained on)."""
     return [r for r in index_recordings([corpora / "nonspeech-noise" / "Nonspeech",
                                          DATA / "speech_commands_noise"])
-            if any(fnmatch.fnmatch(Path(r.path).name, g) for g in TEST_NOISES) == held_out]
+            if name_matches(r.path, TEST_NOISES) == held_out]
 
 
 def test_set(corpora: Path, speakers: int = 100, seed: int = 0, split: str = "test",

@@ -392,7 +392,9 @@ def _train_network(args) -> int:
     model = build(recipe.model, model_args)
     init = None
     if args.init and not (args.resume and out.exists()):
-        init = _init_weights(model, recipe.model, model_args, args.init)
+        from unweave.nn.checkpoint import start_from
+
+        init = start_from(model, args.init)
     main_rank = os.environ.get("RANK", "0") == "0"
     progress = main_rank and not args.quiet
     if recipe.data == "music":
@@ -424,23 +426,6 @@ def _train_network(args) -> int:
         print(f"{out}: loss {history['loss'][-1]:.4f}, validation {history['validation'][-1]:.2f}"
               f" (best {best:.2f}: {best_path(out)})")
     return 0
-
-
-def _init_weights(model, name: str, model_args: dict, path: str) -> dict:
-    """``model`` starts from the weights of the checkpoint at ``path`` (fine-tuning): the same
-    architecture and settings, else a one-line error. Returns what the new checkpoint records
-    of it: the path, and the command and epoch that made it."""
-    from unweave.nn import checkpoint
-
-    data = checkpoint.load(path)
-    if data["model_name"] != name or any(data["model_args"].get(k) != v
-                                         for k, v in model_args.items()):
-        raise UnweaveError(f"{path}: --init needs a '{name}' checkpoint of the same settings "
-                           f"(it holds '{data['model_name']}' {data['model_args']})")
-    model.load_state_dict(data["state_dict"])
-    made = data.get("training", {})
-    return {"path": str(path), "command": made.get("command"), "epoch": made.get("epoch"),
-            "init": made.get("init")}
 
 
 def _music_options(args):

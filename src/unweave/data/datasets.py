@@ -60,6 +60,12 @@ def _length_at(frames: int, rate_in: int, rate_out: int) -> int:
     return int(frames * rate_out / rate_in)
 
 
+def _random_rate(rate: int, speed: float, rng: np.random.Generator) -> int:
+    """``rate`` up to ``speed`` higher or lower: a signal read as if at that rate plays faster
+    or slower, its pitch and spectrum moving with it (``rate`` itself when ``speed`` is 0)."""
+    return int(round(rate * (1 + rng.uniform(-speed, speed)))) if speed else rate
+
+
 def _start(rng: np.random.Generator, length: int, n: int) -> int:
     return int(rng.integers(0, length - n + 1)) if length > n else 0
 
@@ -85,9 +91,7 @@ class MusicExamples:
 
     def source_excerpt(self, track: Track, source: str, rng: np.random.Generator
                        ) -> np.ndarray:
-        rate = track.sample_rate
-        if self.speed.get(source):  # read as if at another rate: pitch and formants move
-            rate = int(round(rate * (1 + rng.uniform(-self.speed[source], self.speed[source]))))
+        rate = _random_rate(track.sample_rate, self.speed.get(source, 0.0), rng)
         length = _length_at(track.frames, rate, self.sample_rate)
         start = _start(rng, length, self.samples)
         x = _excerpt_at(lambda s, n: track.read(source, s, n, self.sources),
@@ -146,9 +150,7 @@ def _noise_excerpt(noises: Sequence[Recording], rate: int, n: int, rng: np.rando
     filled = 0
     while filled < n:
         rec = noises[int(rng.integers(len(noises)))]
-        read_rate = rec.sample_rate
-        if speed:
-            read_rate = int(round(read_rate * (1 + rng.uniform(-speed, speed))))
+        read_rate = _random_rate(rec.sample_rate, speed, rng)
         length = _length_at(rec.frames, read_rate, rate)
         want = min(n - filled, length)
         if want <= 0:

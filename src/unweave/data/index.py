@@ -307,13 +307,19 @@ def _read_kaldi(scp: Path, on_skip: Skip) -> list[Recording]:
             for (utt, path), info in read_each(paths, lambda item: _info(item[1]), on_skip)]
 
 
+def name_matches(path: str | Path, globs: Iterable[str]) -> bool:
+    """Whether the file name of ``path`` matches one of ``globs`` (``fnmatch`` patterns)."""
+    import fnmatch
+
+    name = Path(path).name
+    return any(fnmatch.fnmatch(name, g) for g in globs)
+
+
 def index_recordings(paths: Iterable[str | Path], on_skip: Skip = None,
                      exclude: Iterable[str] = ()) -> list[Recording]:
     """Every recording under ``paths`` (folders of audio files, Kaldi data folders or
     ``wav.scp`` lists), sorted by name; file names matching an ``exclude`` glob are left
     out (noise types set aside for testing, say)."""
-    import fnmatch
-
     exclude = tuple(exclude)
     out: list[Recording] = []
     for p in map(Path, paths):
@@ -325,7 +331,7 @@ def index_recordings(paths: Iterable[str | Path], on_skip: Skip = None,
         files = [p] if p.is_file() else _audio_files(p)
         out += [Recording(f.stem, f.parent.name, str(f), *info)
                 for f, info in read_each(files, _info, on_skip)]
-    out = [r for r in out if not any(fnmatch.fnmatch(Path(r.path).name, g) for g in exclude)]
+    out = [r for r in out if not name_matches(r.path, exclude)]
     return sorted(out, key=lambda r: (r.group, r.name))
 
 

@@ -1,5 +1,5 @@
 """Procedural noise: endless noise types for speech-enhancement training when recordings are
-scarce (``../shared/DATASETS.md``: about 15 minutes of real noise).
+scarce (``../shared/DATASETS.md``: minutes of real noise, not hours).
 
 A network trained on a few dozen noise clips learns those clips, not noise; on noise types
 it has never heard it falls back to little more than a fixed attenuation. Synthetic noises of
@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from unweave.data.augment import power
+
 
 def _unit(x: np.ndarray) -> np.ndarray:
-    p = float(np.mean(np.square(x, dtype=np.float64)))
+    p = power(x)
     return (x / np.sqrt(p) if p > 0 else x).astype(np.float32)
 
 
@@ -57,8 +59,8 @@ def hum(n: int, rate: int, rng: np.random.Generator) -> np.ndarray:
     tone = np.zeros(n)
     for k in range(1, int(min(40, 0.45 * rate / f0)) + 1):
         tone += k**-decay * rng.uniform(0.3, 1.0) * np.sin(k * phase + rng.uniform(0, 2 * np.pi))
-    floor = colored(n, rng)[0] * rng.uniform(0.05, 0.5)
-    return _unit((_unit(tone[None])[0] + floor)[None])
+    floor = colored(n, rng) * rng.uniform(0.05, 0.5)
+    return _unit(_unit(tone[None]) + floor)
 
 
 def modulated(n: int, rate: int, rng: np.random.Generator) -> np.ndarray:

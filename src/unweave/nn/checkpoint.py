@@ -105,6 +105,29 @@ def upgrade(data: dict) -> dict:
             "versions": data.get("versions", {}), "training": training}
 
 
+def mismatch(data: dict, model) -> str | None:
+    """Why the checkpoint ``data`` cannot hold ``model``'s weights (another architecture or
+    other settings), or None when it can."""
+    if data["model_name"] != model.name or dict(data["model_args"]) != model.model_args():
+        return (f"it holds '{data['model_name']}' {dict(data['model_args'])}; this run builds "
+                f"'{model.name}' {model.model_args()}")
+    return None
+
+
+def start_from(model, path: str | Path) -> dict:
+    """``model`` takes the weights of the checkpoint at ``path`` (fine-tuning: the same
+    architecture and settings, else a one-line error). Returns what a new checkpoint records
+    of it: the path, and the command and epoch that made it."""
+    data = load(path)
+    why = mismatch(data, model)
+    if why:
+        raise UnweaveError(f"{path}: --init needs the same model and the same settings ({why})")
+    model.load_state_dict(data["state_dict"])
+    made = data.get("training", {})
+    return {"path": str(path), "command": made.get("command"), "epoch": made.get("epoch"),
+            "init": made.get("init")}
+
+
 def load_model(path: str | Path):
     """The network of a checkpoint, in evaluation mode, and the checkpoint dict."""
     from unweave.nn.models import build

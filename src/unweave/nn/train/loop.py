@@ -168,10 +168,9 @@ class Trainer:
         data = checkpoint.load(self.out)
         model = self.model
         try:
-            if data["model_name"] != model.name or \
-                    dict(data["model_args"]) != model.model_args():
-                raise ValueError(f"it holds '{data['model_name']}' {dict(data['model_args'])}; "
-                                 f"this run builds '{model.name}' {model.model_args()}")
+            why = checkpoint.mismatch(data, model)
+            if why:
+                raise ValueError(why)
             if data.get("recipe") != self.recipe:
                 raise ValueError(f"it was trained by '{data.get('recipe')}', not "
                                  f"'{self.recipe}'")

@@ -264,10 +264,14 @@ def speech_score(model, examples, count: int, device: str) -> float:
 def speech_task(recipe: Recipe, options: SpeechData, seed: int, on_skip: Callable | None,
                 progress: bool = False):
     """``(Task, None)`` for a ``speech_noise`` recipe."""
-    import fnmatch
-
     from unweave.data.datasets import SpeechNoiseExamples
-    from unweave.data.index import StemRecording, index_recordings, index_tracks, split_groups
+    from unweave.data.index import (
+        StemRecording,
+        index_recordings,
+        index_tracks,
+        name_matches,
+        split_groups,
+    )
     from unweave.nn.losses import LOSSES
     from unweave.nn.train.loop import Task
 
@@ -275,8 +279,7 @@ def speech_task(recipe: Recipe, options: SpeechData, seed: int, on_skip: Callabl
     if not speech:
         raise UnweaveError(f"{', '.join(options.speech)}: no speech recordings")
     noise = index_recordings(options.noise, on_skip, options.exclude) if options.noise else []
-    held_noise = [r for r in noise if any(fnmatch.fnmatch(Path(r.path).name, g)
-                                          for g in options.validation_noise)]
+    held_noise = [r for r in noise if name_matches(r.path, options.validation_noise)]
     if options.validation_noise and not held_noise:
         raise UnweaveError(f"--validation-noise {' '.join(options.validation_noise)}: matches "
                            "no noise recording")
