@@ -140,15 +140,27 @@ def test_short_training_lowers_the_loss_and_reads_train_only(tmp_path, capsys):
     assert main(["train", "stems", "--data", str(data), "--epochs", "3", "--steps", "8",
                  "--batch", "4", "--segment", "1", "--channels", "8,16,32",
                  "--n-fft", "1024", "--hop", "256", "--lr", "3e-3", "--validation", "0.25",
-                 "-q", "--out", str(out)]) == 0, capsys.readouterr().err
+                 "--stem-speed", "0.1", "-q", "--out", str(out)]) == 0, capsys.readouterr().err
     info = checkpoint.load(out)
     history, split = info["training"]["history"], info["training"]["split"]
     assert history["loss"][-1] < history["loss"][0]
     assert not any(name.startswith("test") for name in split["train"] + split["validation"])
     assert info["training"]["data"] == [str(data / "train")]
     assert info["model_args"]["sources"] == STEMS and info["recipe"] == "stems"
+    assert info["training"]["examples"]["stem_speed"] == 0.1
     assert main(["separate", str(data / "train" / "train track 0" / "mixture.wav"), "-m",
                  "stems", "--model", str(out), "-o", str(tmp_path / "sep"), "-q"]) == 0
+
+
+def test_speeds_per_source_and_their_bounds(tmp_path, capsys):
+    from unweave.nn.train.recipes import MusicData, _speeds
+
+    options = MusicData(["x"], vocal_speed=0.15, stem_speed=0.1)
+    assert _speeds(STEMS, options) == {"vocals": 0.15, "drums": 0.1, "bass": 0.1, "other": 0.1}
+    assert main(["train", "stems", "--data", str(tmp_path), "--stem-speed", "0.6", "--out",
+                 str(tmp_path / "m.pt")]) == 2
+    err = capsys.readouterr().err
+    assert "--stem-speed must be in [0, 0.5)" in err and len(err.strip().splitlines()) == 1
 
 
 def test_a_folder_without_stems_is_one_line(tmp_path, capsys):

@@ -433,13 +433,14 @@ def _music_options(args):
 
     if not 0 <= args.validation < 1 or not 0 <= args.remix <= 1 or not 0 <= args.extra_p <= 1:
         raise UnweaveError("--validation must be in [0, 1), --remix and --extra-p in [0, 1]")
-    if not 0 <= args.vocal_speed < 0.5:
-        raise UnweaveError("--vocal-speed must be in [0, 0.5)")
+    if not (0 <= args.vocal_speed < 0.5 and 0 <= args.stem_speed < 0.5):
+        raise UnweaveError("--vocal-speed and --stem-speed must be in [0, 0.5)")
     return MusicData(args.data, validation=args.validation, valid=_names(args.valid),
                      remix=args.remix, validation_seconds=args.validation_seconds,
                      extra_vocals=args.extra_vocals or [], extra_p=args.extra_p,
                      unpaired=args.unpaired, adversarial=args.adversarial,
-                     gamma=getattr(args, "gamma", None), vocal_speed=args.vocal_speed)
+                     gamma=getattr(args, "gamma", None), vocal_speed=args.vocal_speed,
+                     stem_speed=args.stem_speed)
 
 
 def _speech_options(args):
@@ -678,6 +679,9 @@ def _add_music_flags(p: argparse.ArgumentParser, recipe) -> None:
     g.add_argument("--vocal-speed", type=finite_float, default=recipe.vocal_speed, metavar="R",
                    help="read each vocal excerpt up to R faster or slower (0.15: +-15%%; pitch "
                    "and formants shift together, as from another singer); 0: never")
+    g.add_argument("--stem-speed", type=finite_float, default=0.0, metavar="R",
+                   help="read each excerpt of the other sources up to R faster or slower, each "
+                   "at its own speed (Demucs's pitch/tempo augmentation, per source); 0: never")
     g.add_argument("--unpaired", help="folder with mixtures/ and vocals/ (no pairs) for "
                    "adversarial semi-supervised training")
     g.add_argument("--adversarial", type=finite_float, default=0.1,

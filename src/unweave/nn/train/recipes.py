@@ -23,7 +23,7 @@ This module imports no torch: the command line lists recipes without loading it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,6 +138,14 @@ class MusicData:
     adversarial: float = 0.1
     gamma: float | None = None  # the discriminative loss's weight (None: the loss's default)
     vocal_speed: float = 0.0  # vocals read up to this much faster or slower (0: never)
+    stem_speed: float = 0.0  # every other source read up to this much faster or slower
+
+
+def _speeds(sources: Sequence[str], options: MusicData) -> dict[str, float]:
+    """Largest speed change per source: ``vocal_speed`` for the vocals, ``stem_speed`` for
+    the others (each source's excerpt drawn at its own speed: remixed examples are not in one
+    key or tempo anyway)."""
+    return {s: options.vocal_speed if s == "vocals" else options.stem_speed for s in sources}
 
 
 def music_score(model, tracks, scored: tuple[int, ...], seconds: float, device: str) -> float:
@@ -187,7 +195,7 @@ def music_task(recipe: Recipe, options: MusicData, seed: int, on_skip: Callable 
     samples = int(round(recipe.segment * recipe.sample_rate))
     examples = MusicExamples(train, recipe.sources, recipe.sample_rate, recipe.audio_channels,
                              samples, seed, options.remix, extra=extra, extra_p=options.extra_p,
-                             speed={"vocals": options.vocal_speed})
+                             speed=_speeds(recipe.sources, options))
     losses = MAGNITUDE_LOSSES if recipe.domain == "magnitude" else LOSSES
     loss = losses[recipe.loss]
     if options.gamma is not None:
@@ -205,6 +213,7 @@ def music_task(recipe: Recipe, options: MusicData, seed: int, on_skip: Callable 
                                 "validation": [t.name for t in val]},
                       # How examples were drawn, whatever the defaults become later.
                       "examples": {"remix": options.remix, "vocal_speed": options.vocal_speed,
+                                   "stem_speed": options.stem_speed,
                                    "extra_p": options.extra_p if options.extra_vocals else 0.0,
                                    "segment": recipe.segment}})
     adversary = None
