@@ -219,6 +219,31 @@ def test_short_training_lowers_the_loss_and_checkpoints(tmp_path):
         history["validation"])
 
 
+def test_moving_average_is_validated_shipped_and_resumed(tmp_path):
+    task, _ = _task(tmp_path)
+
+    def run(out, epochs, resume=False):
+        torch.manual_seed(0)
+        config = TrainConfig(epochs=epochs, steps=6, batch=4, lr=3e-3, ema=0.9)
+        return train(build("unet", {"channels": [4, 8]}), task, config, out, "unet",
+                     resume=resume, progress=False)
+
+    whole = run(tmp_path / "whole.pt", 2)
+    run(tmp_path / "split.pt", 1)
+    resumed = run(tmp_path / "split.pt", 2, resume=True)
+    np.testing.assert_allclose(resumed["step_loss"], whole["step_loss"], rtol=1e-6)
+    np.testing.assert_allclose(resumed["validation"], whole["validation"], rtol=1e-6)
+    data = checkpoint.load(tmp_path / "whole.pt")
+    assert data["resume"]["ema_steps"] == 12
+    shipped, raw = data["state_dict"], data["resume"]["model"]
+    assert shipped.keys() == raw.keys()
+    assert not all(torch.equal(shipped[k], raw[k]) for k in shipped)
+    model = build("unet", {"channels": [4, 8]})
+    model.load_state_dict(shipped)
+    with torch.no_grad():
+        assert task.validate(model.eval(), "cpu") == pytest.approx(whole["validation"][-1])
+
+
 def _train_command(data, out, *extra):
     return [sys.executable, "-m", "unweave", "train", "drnn", "--data", str(data), "--epochs",
             "3", "--steps", "8", "--batch", "2", "--segment", "0.5", "--hidden", "16",
@@ -360,6 +385,8 @@ def test_train_command_errors_are_one_line(tmp_path, capsys):
           "--device", "gpu"], "unknown device"),
         (["train", "unet", "--data", str(pairs), "--out", str(tmp_path / "a.pt"),
           "--epochs", "0"], "--epochs"),
+        (["train", "unet", "--data", str(pairs), "--out", str(tmp_path / "a.pt"),
+          "--ema", "1"], "--ema must be in [0, 1)"),
         (["train", "unet", "--data", str(pairs), "--out", str(tmp_path / "a.pt"),
           "--hidden", "3"], "unrecognized argument --hidden"),
         (["train", "unet", "--data", str(pairs), "--out", str(tmp_path / "a.pt"),

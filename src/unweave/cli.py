@@ -378,6 +378,8 @@ def _train_network(args) -> int:
     if not 0.05 <= args.segment <= 600 or not 0 < args.lr <= 1 or args.clip_grad < 0:
         raise UnweaveError("need 0.05 <= --segment <= 600 seconds, 0 < --lr <= 1 and "
                            "--clip-grad >= 0")
+    if not 0 <= args.ema < 1:
+        raise UnweaveError("--ema must be in [0, 1)")
     from dataclasses import replace
 
     if recipe.data == "talkers":
@@ -412,7 +414,7 @@ def _train_network(args) -> int:
     config = TrainConfig(args.epochs, args.steps, args.batch, args.lr, args.weight_decay,
                          args.clip_grad, args.scheduler, args.patience, args.seed, args.device,
                          args.workers, args.checkpoint_every, not args.no_amp,
-                         args.max_minutes)
+                         args.max_minutes, args.ema)
     split = task.info["split"]
     unit = "tracks" if recipe.data == "music" else "speakers"
     if main_rank and not args.quiet:
@@ -641,6 +643,9 @@ def _add_network_flags(p: argparse.ArgumentParser, recipe) -> None:
     g.add_argument("--max-minutes", type=finite_float, default=0.0,
                    help="stop after the first epoch ending past this (0: no limit); "
                    "--resume continues")
+    g.add_argument("--ema", type=finite_float, default=0.0, metavar="DECAY",
+                   help="validate and ship a moving average of the weights, updated each step "
+                   "with this decay (0.999: about the last 1000 steps); 0: none")
     g.add_argument("-q", "--quiet", action="store_true")
     cls = MODELS[recipe.model]
     g = p.add_argument_group(f"options of model '{cls.name}' ({cls.summary})")

@@ -4,7 +4,9 @@ What varies between networks comes in a :class:`Task`: the example set, the loss
 source, from :mod:`unweave.nn.losses`, optionally permutation-invariant), which sources it
 scores, and a validation score (higher is better). The loop does the rest the same way for all:
 Adam, an optional learning-rate schedule, gradient clipping, mixed precision on CUDA, an
-optional adversary (:mod:`unweave.nn.train.adversarial`), distributed data parallelism
+optional adversary (:mod:`unweave.nn.train.adversarial`), an optional exponential moving
+average of the weights (the weights validated and shipped; Polyak & Juditsky 1992, as Demucs
+trains), distributed data parallelism
 (:mod:`unweave.nn.train.distributed`), validation after each epoch, and checkpoints
 (:mod:`unweave.nn.checkpoint`) every ``checkpoint_every`` steps and at each epoch's end, with
 everything a resume needs (optimiser, scheduler, random-number and adversary states, the step).
@@ -48,6 +50,7 @@ class TrainConfig:
     checkpoint_every: int = 0  # steps between checkpoints within an epoch (0: epoch ends only)
     amp: bool = True  # bfloat16 autocast on CUDA (ignored on the CPU)
     max_minutes: float = 0.0  # stop after the first epoch that ends past this (0: no limit)
+    ema: float = 0.0  # decay per step of a moving average of the weights (0: none)
 
 
 @dataclass
@@ -134,6 +137,12 @@ class Trainer:
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr,
                                           weight_decay=config.weight_decay)
         self.scheduler = _scheduler(config.scheduler, self.optimizer, config)
+        self.ema = None
+        if config.ema:
+            from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+            self.ema = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(config.ema),
+                                     use_buffers=True)
         self.history: dict[str, list] = {"loss": [], "step_loss": [], "validation": [],
                                          "lr": [], "seconds": []}
         self.epoch = self.step = 0  # the next step to run
@@ -142,6 +151,11 @@ class Trainer:
         self.best = -np.inf
         if adversary is not None:
             adversary.to(self.ctx.device)
+
+    @property
+    def shipped(self):
+        """The weights validated and saved as the model: the moving average, if any."""
+        return self.ema.module if self.ema is not None else self.model
 
     # --- checkpoints ------------------------------------------------------------------------
 
@@ -161,7 +175,10 @@ class Trainer:
                   "scheduler": self.scheduler.state_dict() if self.scheduler else None}
         if self.adversary is not None:
             resume["adversary"] = self.adversary.state_dict()
-        checkpoint.save(self.out, checkpoint.make(self.model, self.recipe,
+        if self.ema is not None:  # the state_dict holds the average; training goes on from:
+            resume["model"] = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
+            resume["ema_steps"] = int(self.ema.n_averaged)
+        checkpoint.save(self.out, checkpoint.make(self.shipped, self.recipe,
                                                   self.training_entry(), resume))
 
     def restore(self) -> None:
@@ -175,7 +192,11 @@ class Trainer:
                 raise ValueError(f"it was trained by '{data.get('recipe')}', not "
                                  f"'{self.recipe}'")
             resume = data["resume"]
-            model.load_state_dict(data["state_dict"])
+            model.load_state_dict(resume.get("model", data["state_dict"]))
+            if self.ema is not None:
+                self.ema.module.load_state_dict(data["state_dict"] if "model" in resume
+                                                else model.state_dict())
+                self.ema.n_averaged.fill_(int(resume.get("ema_steps", 0)))
             self.optimizer.load_state_dict(resume["optimizer"])
             if self.scheduler is not None and resume.get("scheduler"):
                 self.scheduler.load_state_dict(resume["scheduler"])
@@ -244,12 +265,14 @@ class Trainer:
             return float("nan")
         self.skipped = 0
         self.optimizer.step()
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
         return float(loss.detach())
 
     def validate(self) -> float:
         score = float("nan")
         if self.ctx.main:
-            model = self.model.eval()
+            model = self.shipped.eval()
             with torch.no_grad():
                 score = float(self.task.validate(model, self.ctx.device))
         return distributed.from_main(score, self.ctx)
@@ -308,7 +331,7 @@ class Trainer:
             self.save()
             if improved and self.ctx.main:
                 checkpoint.save(best_path(self.out), checkpoint.make(
-                    self.model, self.recipe, self.training_entry()))
+                    self.shipped, self.recipe, self.training_entry()))
             if self.progress:
                 print(f"epoch {self.epoch}/{c.epochs}: loss {self.history['loss'][-1]:.4f}, "
                       f"validation {score:.2f}{' (best)' if improved else ''}",
