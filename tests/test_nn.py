@@ -150,6 +150,41 @@ def test_apply_model_in_segments_matches_one_pass_and_fits_channels():
     assert not np.any(apply_model(model, audio, 2, 0.5)[:, :, :28000])
 
 
+def test_average_of_checkpoints(tmp_path, capsys):
+    from unweave.cli import main
+
+    paths = []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        model = build("unet", {"channels": [4, 8]})
+        paths.append(str(checkpoint.save(tmp_path / f"m{seed}.pt", checkpoint.make(
+            model, "unet", {"command": f"run {seed}", "split": {"train": ["a"]}},
+            {"optimizer": {}}))))
+    out = tmp_path / "soup.pt"
+    assert main(["average", *paths, "--out", str(out), "-q"]) == 0
+    soup, ones = checkpoint.load(out), [checkpoint.load(p) for p in paths]
+    for key, value in soup["state_dict"].items():
+        expected = sum(o["state_dict"][key].double() for o in ones) / 3
+        torch.testing.assert_close(value, expected.to(value.dtype) if value.is_floating_point()
+                                   else ones[0]["state_dict"][key])
+    records = soup["training"]["average_of"]
+    assert [r["command"] for r in records] == ["run 0", "run 1", "run 2"]
+    assert soup["training"]["split"] == {"train": ["a"]} and "resume" not in soup
+    assert soup["training"]["command"].startswith("unweave average ")
+    checkpoint.load_model(out)
+    other = checkpoint.save(tmp_path / "other.pt", checkpoint.make(
+        build("unet", {"channels": [4, 16]}), "unet", {}))
+    capsys.readouterr()
+    for argv, expected in (([*paths, "--out", str(out)], "exists"),
+                           ([paths[0], "--out", str(tmp_path / "x.pt")], "at least two"),
+                           ([paths[0], str(other), "--out", str(tmp_path / "x.pt")],
+                            "cannot be averaged")):
+        assert main(["average", *argv]) == 2
+        err = capsys.readouterr().err
+        assert expected in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x.pt").exists()
+
+
 def test_checkpoints_round_trip_and_format_1_is_upgraded(tmp_path):
     model = build("unet", {"channels": [4, 8]})
     path = checkpoint.save(tmp_path / "m.pt", checkpoint.make(model, "unet", {"epoch": 1},

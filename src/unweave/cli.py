@@ -484,6 +484,27 @@ def _names(text: str | None) -> list[str]:
     return [n.strip() for n in (text or "").split(",") if n.strip()]
 
 
+# --- average ----------------------------------------------------------------------------------
+
+def cmd_average(args) -> int:
+    import shlex
+
+    from unweave.nn import checkpoint
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise UnweaveError(f"{out}: exists (use --force to replace it)")
+    if len(args.models) < 2:
+        raise UnweaveError("name at least two checkpoints to average")
+    data = checkpoint.average([checkpoint.load(m) for m in args.models], args.models)
+    data["training"]["command"] = "unweave " + shlex.join(args.argv)
+    checkpoint.save(out, data)
+    if not args.quiet:
+        print(f"{out}: the mean of {len(args.models)} checkpoints of "
+              f"'{data['model_name']}' ({data.get('recipe')})")
+    return 0
+
+
 # --- report -----------------------------------------------------------------------------------
 
 def cmd_report(args) -> int:
@@ -846,6 +867,16 @@ def build_parser(method: str | None = None, trainer: str | None = None) -> OneLi
     p.set_defaults(func=cmd_evaluate)
 
     add_train_parser(sub, trainer)
+
+    p = sub.add_parser("average", help="average the weights of checkpoints of one model",
+                       description="Write a checkpoint whose weights are the mean of MODELs' "
+                       "(the same network and settings): a model soup of fine-tunes from one "
+                       "start (Wortsman et al. 2022), or the last checkpoints of a run.")
+    p.add_argument("models", nargs="+", metavar="MODEL")
+    p.add_argument("--out", required=True, help="checkpoint to write (.pt)")
+    p.add_argument("--force", action="store_true", help="replace --out")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=cmd_average)
 
     p = sub.add_parser("report", help="HTML pages with players, spectrograms and scores",
                        description="Pages for the tracks 'unweave separate' wrote into "

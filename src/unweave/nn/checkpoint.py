@@ -128,6 +128,35 @@ def start_from(model, path: str | Path) -> dict:
             "init": made.get("init")}
 
 
+def average(datas: list[dict], names: list[str]) -> dict:
+    """One checkpoint whose weights are the mean of those of ``datas`` (named ``names`` in
+    errors): checkpoints of one model with the same settings, fine-tuned from one start (a
+    model soup, Wortsman et al., ICML 2022) or the last ones of a run. Counters (integer
+    buffers) are the first's. Its ``training`` lists each one's training record."""
+    import torch
+
+    first = datas[0]
+    for name, data in zip(names, datas):
+        if (data["model_name"], dict(data["model_args"]), data.get("recipe")) != (
+                first["model_name"], dict(first["model_args"]), first.get("recipe")) or \
+                data["state_dict"].keys() != first["state_dict"].keys():
+            raise UnweaveError(f"{name}: cannot be averaged with {names[0]}: another model, "
+                               "recipe or settings")
+    state = {}
+    for key, value in first["state_dict"].items():
+        if value.is_floating_point():
+            total = sum(d["state_dict"][key].to(torch.float64) for d in datas)
+            state[key] = (total / len(datas)).to(value.dtype)
+        else:
+            state[key] = value.clone()
+    records = [{"path": str(n), **d.get("training", {})} for n, d in zip(names, datas)]
+    training = {"average_of": records}
+    for key in ("data", "split"):  # what they share (a soup of one split is still one split)
+        if all(r.get(key) == records[0].get(key) for r in records) and key in records[0]:
+            training[key] = records[0][key]
+    return {**strip(first), "state_dict": state, "training": training}
+
+
 def load_model(path: str | Path):
     """The network of a checkpoint, in evaluation mode, and the checkpoint dict."""
     from unweave.nn.models import build
