@@ -18,17 +18,13 @@ import torch
 
 from unweave.data.index import index_tracks
 from unweave.nn import checkpoint
-from unweave.nn.models import build
 from unweave.nn.train.recipes import MUSDB_VALIDATION, music_score
 
 
 def score(paths: list[str], tracks) -> list[float]:
     """Validation SDR (dB) per stem of the mean of ``paths``' weights."""
     ones = [checkpoint.load(p) for p in paths]
-    data = checkpoint.average(ones, paths) if len(ones) > 1 else ones[0]
-    model = build(data["model_name"], dict(data["model_args"]))
-    model.load_state_dict(data["state_dict"])
-    model.eval()
+    model = checkpoint.model_from(checkpoint.average(ones, paths) if len(ones) > 1 else ones[0])
     with torch.no_grad():
         return [music_score(model, tracks, (j,), 10.0, "cpu") for j in range(len(model.sources))]
 

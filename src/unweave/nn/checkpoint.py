@@ -26,6 +26,11 @@ from unweave.errors import UnweaveError
 FORMAT = 2
 
 
+def weights(module) -> dict:
+    """``module``'s state dict, detached, on the CPU: what a checkpoint stores."""
+    return {k: v.detach().cpu() for k, v in module.state_dict().items()}
+
+
 def make(model, recipe: str, training: dict, resume: dict | None = None) -> dict:
     """The checkpoint dictionary of ``model`` (a :class:`SeparationModel`)."""
     import torch
@@ -33,7 +38,7 @@ def make(model, recipe: str, training: dict, resume: dict | None = None) -> dict
     from unweave import __version__
 
     data = {"format": FORMAT, "model_name": model.name, "model_args": model.model_args(),
-            "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "state_dict": weights(model),
             "recipe": recipe,
             "versions": {"unweave": __version__, "torch": str(torch.__version__)},
             "training": training}
@@ -157,15 +162,20 @@ def average(datas: list[dict], names: list[str]) -> dict:
     return {**strip(first), "state_dict": state, "training": training}
 
 
-def load_model(path: str | Path):
-    """The network of a checkpoint, in evaluation mode, and the checkpoint dict."""
+def model_from(data: dict, name: str | Path = "checkpoint"):
+    """The network of the checkpoint dict ``data`` (``name`` in errors), in evaluation mode."""
     from unweave.nn.models import build
 
-    data = load(path)
     model = build(data["model_name"], dict(data["model_args"]))
     try:
         model.load_state_dict(data["state_dict"])
     except (RuntimeError, KeyError) as exc:
-        raise UnweaveError(f"{path}: weights do not fit model "
+        raise UnweaveError(f"{name}: weights do not fit model "
                            f"'{data['model_name']}' ({str(exc).splitlines()[0]})") from None
-    return model.eval(), data
+    return model.eval()
+
+
+def load_model(path: str | Path):
+    """The network of a checkpoint, in evaluation mode, and the checkpoint dict."""
+    data = load(path)
+    return model_from(data, path), data

@@ -176,7 +176,7 @@ class Trainer:
         if self.adversary is not None:
             resume["adversary"] = self.adversary.state_dict()
         if self.ema is not None:  # the state_dict holds the average; training goes on from:
-            resume["model"] = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
+            resume["model"] = checkpoint.weights(self.model)
             resume["ema_steps"] = int(self.ema.n_averaged)
         checkpoint.save(self.out, checkpoint.make(self.shipped, self.recipe,
                                                   self.training_entry(), resume))
