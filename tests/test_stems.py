@@ -152,6 +152,24 @@ def test_short_training_lowers_the_loss_and_reads_train_only(tmp_path, capsys):
                  "stems", "--model", str(out), "-o", str(tmp_path / "sep"), "-q"]) == 0
 
 
+def test_loss_option_trains_on_waveforms_and_refuses_what_cannot_be(tmp_path, capsys):
+    data = _musdb_like(tmp_path / "musdb", tracks=3)
+    out = tmp_path / "l1.pt"
+    assert main(["train", "stems", "--data", str(data), "--epochs", "2", "--steps", "6",
+                 "--batch", "4", "--segment", "1", "--channels", "8,16,32", "--n-fft", "1024",
+                 "--hop", "256", "--lr", "3e-3", "--validation", "0.34", "--loss", "l1", "-q",
+                 "--out", str(out)]) == 0, capsys.readouterr().err
+    info = checkpoint.load(out)["training"]
+    assert info["loss"] == "l1" and info["history"]["loss"][-1] < info["history"]["loss"][0]
+    cases = [(["stems", "--data", str(data), "--loss", "nope"], "--loss nope: unknown"),
+             (["talkers", "--speech", str(tmp_path), "--loss", "magnitude_l1"],
+              "'convtasnet' gives no masked magnitudes")]
+    for argv, expected in cases:
+        assert main(["train", *argv, "--out", str(tmp_path / "m.pt")]) == 2
+        err = capsys.readouterr().err
+        assert expected in err and len(err.strip().splitlines()) == 1, err
+
+
 def test_speeds_per_source_and_their_bounds(tmp_path, capsys):
     from unweave.nn.train.recipes import MusicData, _speeds
 

@@ -387,11 +387,16 @@ def _train_network(args) -> int:
             raise UnweaveError("--talkers must be between 2 and 8")
         recipe = replace(recipe, sources=tuple(f"talker_{i + 1}" for i in range(args.talkers)))
     recipe = replace(recipe, segment=args.segment)
+    if args.loss:
+        recipe = _with_loss(recipe, args.loss)
     model_args = {"sources": list(recipe.sources), "sample_rate": recipe.sample_rate,
                   "audio_channels": recipe.audio_channels, **recipe.model_args,
                   **{k[6:]: v for k, v in vars(args).items() if k.startswith("model_")}}
     torch.manual_seed(args.seed)
     model = build(recipe.model, model_args)
+    if recipe.domain == "magnitude" and not hasattr(model, "magnitudes"):
+        raise UnweaveError(f"--loss {recipe.loss}: '{recipe.model}' gives no masked magnitudes "
+                           "to score; take a waveform loss")
     init = None
     if args.init and not (args.resume and out.exists()):
         from unweave.nn.checkpoint import start_from
@@ -409,6 +414,7 @@ def _train_network(args) -> int:
         task, adversary = talkers_task(recipe, _talker_options(args), args.seed, _skipped,
                                        progress)
     task.info["command"] = "unweave " + shlex.join(args.argv)
+    task.info["loss"] = recipe.loss
     if init is not None:
         task.info["init"] = init
     config = TrainConfig(args.epochs, args.steps, args.batch, args.lr, args.weight_decay,
@@ -428,6 +434,21 @@ def _train_network(args) -> int:
         print(f"{out}: loss {history['loss'][-1]:.4f}, validation {history['validation'][-1]:.2f}"
               f" (best {best:.2f}: {best_path(out)})")
     return 0
+
+
+def _with_loss(recipe, name: str):
+    """``recipe`` trained with the loss ``name``: a waveform loss of
+    :data:`unweave.nn.losses.LOSSES`, or a masked-magnitude one of ``MAGNITUDE_LOSSES``."""
+    from dataclasses import replace
+
+    from unweave.nn.losses import LOSSES, MAGNITUDE_LOSSES
+
+    if name in MAGNITUDE_LOSSES:
+        return replace(recipe, loss=name, domain="magnitude")
+    if name in LOSSES:
+        return replace(recipe, loss=name, domain="waveform")
+    raise UnweaveError(f"--loss {name}: unknown; choose from "
+                       f"{', '.join(sorted({*LOSSES, *MAGNITUDE_LOSSES}))}")
 
 
 def _music_options(args):
@@ -651,6 +672,9 @@ def _add_network_flags(p: argparse.ArgumentParser, recipe) -> None:
                    help="seconds per example")
     g.add_argument("--lr", type=finite_float, default=recipe.lr, help="learning rate")
     g.add_argument("--weight-decay", type=finite_float, default=0.0)
+    g.add_argument("--loss", help=f"training loss (default {recipe.loss}): a waveform loss "
+                   "(si_sdr, l1, spectral_l1, multi_resolution, si_sdr_multires...) or, for mask "
+                   "networks, a masked-magnitude one (magnitude_l1, magnitude_mse...)")
     g.add_argument("--clip-grad", type=finite_float, default=recipe.clip_grad,
                    help="largest gradient norm (0: no clipping)")
     g.add_argument("--scheduler", choices=SCHEDULERS, default="none")
