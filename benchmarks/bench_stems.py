@@ -2,9 +2,11 @@
 and scored by `unweave evaluate` (BSS Eval v4 image SDR, median over 1 s windows per track, then
 mean and median over the 50 tracks); then speed and memory of the command on long songs.
 
-Run: .venv/bin/python benchmarks/bench_stems.py ~/corpora/musdb18-7s [MODEL]
+Run: .venv/bin/python benchmarks/bench_stems.py ~/corpora/musdb18-7s [MODEL] [--model-only]
 (MODEL: a stems checkpoint; default the bundled one). About 25 minutes on 2 cores. The test
 set is only evaluated here: nothing was trained, selected or tuned on it.
+``--model-only`` scores the model's default (masks only) alone and times it: the baselines'
+and oracles' rows are deterministic and do not change with the model.
 """
 
 from __future__ import annotations
@@ -64,18 +66,28 @@ def _scores(test: Path, estimates: Path, tmp: Path) -> dict[str, list[float]]:
     return out
 
 
-def quality_table(test: Path, model: str | None, tmp: Path) -> list[str]:
+def quality_table(test: Path, model: str | None, tmp: Path, baselines: bool = True
+                  ) -> list[str]:
     model_flags = ["--model", model] if model else []
     runs: dict[str, dict[str, list[float]]] = {}
     seconds = {}
-    for label, flags in (("stems, Wiener 1 iteration", ["--wiener-iterations", "1"]),
-                         ("stems, masks only", ["--wiener-iterations", "0"]),
-                         ("stems, Wiener 2 iterations", ["--wiener-iterations", "2"])):
+    variants = (("stems, Wiener 1 iteration", ["--wiener-iterations", "1"]),
+                ("stems, masks only", ["--wiener-iterations", "0"]),
+                ("stems, Wiener 2 iterations", ["--wiener-iterations", "2"]))
+    for label, flags in variants if baselines else variants[1:2]:
         out = tmp / label.replace(" ", "_").replace(",", "")
         start = time.perf_counter()
         _run("separate", test, "-m", "stems", *model_flags, *flags, "-o", out, "-q")
         seconds[label] = time.perf_counter() - start
         runs[label] = _scores(test, out, tmp)
+    if baselines:
+        runs |= _baselines(test, tmp)
+    return _table(runs, seconds, len(list(test.glob("*.stem.mp4"))))
+
+
+def _baselines(test: Path, tmp: Path) -> dict[str, dict[str, list[float]]]:
+    """Scores of hpss (drums), the bundled unet (vocals) and the oracles."""
+    runs: dict[str, dict[str, list[float]]] = {}
     hpss, unet = tmp / "hpss", tmp / "unet"
     _run("separate", test, "-m", "hpss", "-o", hpss, "-q")
     for track in hpss.iterdir():
@@ -94,7 +106,11 @@ def quality_table(test: Path, model: str | None, tmp: Path) -> list[str]:
         out = tmp / method
         _oracle(method, test, out)
         runs[label] = _scores(test, out, tmp)
-    n = len(list(test.glob("*.stem.mp4")))
+    return runs
+
+
+def _table(runs: dict[str, dict[str, list[float]]], seconds: dict[str, float], n: int
+           ) -> list[str]:
     lines = [f"MUSDB18 7-s test set, {n} tracks; SDR (dB): BSS Eval v4, median over 1 s windows "
              "per track; mean over tracks (median in brackets)", "",
              "| method | vocals | drums | bass | other | mean of stems |",
@@ -157,10 +173,10 @@ def speed_table(model: str | None, tmp: Path) -> list[str]:
     return lines
 
 
-def main(corpus: str, model: str | None = None) -> list[str]:
+def main(corpus: str, model: str | None = None, baselines: bool = True) -> list[str]:
     test = Path(corpus).expanduser() / "test"
     with tempfile.TemporaryDirectory() as tmp:
-        lines = [f"Machine: {machine()}", ""] + quality_table(test, model, Path(tmp))
+        lines = [f"Machine: {machine()}", ""] + quality_table(test, model, Path(tmp), baselines)
         shutil.rmtree(Path(tmp), ignore_errors=True)
         Path(tmp).mkdir(exist_ok=True)
         lines += [""] + speed_table(model, Path(tmp))
@@ -168,4 +184,6 @@ def main(corpus: str, model: str | None = None) -> list[str]:
 
 
 if __name__ == "__main__":
-    print("\n".join(main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)))
+    args = [a for a in sys.argv[1:] if a != "--model-only"]
+    print("\n".join(main(args[0], args[1] if len(args) > 1 else None,
+                         "--model-only" not in sys.argv)))
