@@ -18,15 +18,17 @@ import torch
 
 from unweave.data.index import index_tracks
 from unweave.nn import checkpoint
-from unweave.nn.train.recipes import MUSDB_VALIDATION, music_score
+from unweave.nn.train.recipes import MUSDB_VALIDATION, music_medians
 
 
 def score(paths: list[str], tracks) -> list[float]:
     """Validation SDR (dB) per stem of the mean of ``paths``' weights."""
     ones = [checkpoint.load(p) for p in paths]
     model = checkpoint.model_from(checkpoint.average(ones, paths) if len(ones) > 1 else ones[0])
+    sources = range(len(model.sources))
     with torch.no_grad():
-        return [music_score(model, tracks, (j,), 10.0, "cpu") for j in range(len(model.sources))]
+        medians = music_medians(model, tracks, tuple(sources), 10.0, "cpu")
+    return [float(np.mean([m for k, m in medians if k == j])) for j in sources]
 
 
 def main(corpus: str, paths: list[str]) -> list[str]:

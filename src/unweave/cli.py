@@ -438,17 +438,16 @@ def _train_network(args) -> int:
 
 def _with_loss(recipe, name: str):
     """``recipe`` trained with the loss ``name``: a waveform loss of
-    :data:`unweave.nn.losses.LOSSES`, or a masked-magnitude one of ``MAGNITUDE_LOSSES``."""
+    :data:`unweave.nn.losses.LOSSES`, or a masked-magnitude one of ``MAGNITUDE_LOSSES``
+    (:attr:`Recipe.domain`)."""
     from dataclasses import replace
 
     from unweave.nn.losses import LOSSES, MAGNITUDE_LOSSES
 
-    if name in MAGNITUDE_LOSSES:
-        return replace(recipe, loss=name, domain="magnitude")
-    if name in LOSSES:
-        return replace(recipe, loss=name, domain="waveform")
-    raise UnweaveError(f"--loss {name}: unknown; choose from "
-                       f"{', '.join(sorted({*LOSSES, *MAGNITUDE_LOSSES}))}")
+    names = {*LOSSES, *MAGNITUDE_LOSSES}
+    if name not in names:
+        raise UnweaveError(f"--loss {name}: unknown; choose from {', '.join(sorted(names))}")
+    return replace(recipe, loss=name)  # its domain follows from the name
 
 
 def _music_options(args):

@@ -44,7 +44,6 @@ class Recipe:
     loss: str  # a name in unweave.nn.losses.LOSSES (or MAGNITUDE_LOSSES)
     loss_sources: tuple[str, ...] | None = None  # None: every source
     pit: bool = False
-    domain: str = "waveform"  # "magnitude": a mask network scored on its own STFT
     segment: float = 2.032  # seconds per training example
     epochs: int = 10
     steps: int = 100
@@ -55,6 +54,20 @@ class Recipe:
     vocal_speed: float = 0.0  # vocals read up to this much faster or slower (music data)
     valid: tuple[str, ...] = ()  # validation tracks when the data has them
     model_args: dict = field(default_factory=dict)  # defaults other than the model's own
+
+    @property
+    def domain(self) -> str:
+        """``magnitude`` for a loss of a mask network's own masked STFT
+        (:data:`unweave.nn.losses.MAGNITUDE_LOSSES`), else ``waveform``."""
+        from unweave.nn.losses import MAGNITUDE_LOSSES
+
+        return "magnitude" if self.loss in MAGNITUDE_LOSSES else "waveform"
+
+    def loss_function(self) -> Callable:
+        """The loss named ``loss``, from the table of its domain."""
+        from unweave.nn.losses import LOSSES, MAGNITUDE_LOSSES
+
+        return (MAGNITUDE_LOSSES if self.domain == "magnitude" else LOSSES)[self.loss]
 
 
 #: MUSDB18's validation tracks (``musdb``'s ``validation_tracks``, all from ``train/``).
@@ -70,13 +83,12 @@ STEMS = ("vocals", "drums", "bass", "other")
 
 RECIPES = {r.name: r for r in (
     Recipe("unet", "unet", "U-Net singing voice: vocals / accompaniment from paired music",
-           "music", ("vocals", "accompaniment"), 16000, 1, "magnitude_l1", ("vocals",),
-           domain="magnitude"),
+           "music", ("vocals", "accompaniment"), 16000, 1, "magnitude_l1", ("vocals",)),
     # The joint mask y1 / (y1 + y2) has steep gradients where both are near zero: clipped,
     # training no longer stalls or blows up for some seeds (docs/benchmarks.md).
     Recipe("drnn", "drnn", "DRNN singing voice: vocals / accompaniment from paired music",
            "music", ("vocals", "accompaniment"), 16000, 1, "magnitude_l1", ("vocals",),
-           domain="magnitude", clip_grad=1.0),
+           clip_grad=1.0),
     # Huang et al.'s protocol on MIR-1K (benchmarks/bench_huang2014.py): DRNN-2 (3 hidden ReLU
     # layers, recurrence at the 2nd), 1024-point STFT with 50% overlap, 3 frames of context,
     # the joint mask and the discriminative objective; 384 units where the paper has 1000 (a
@@ -85,14 +97,14 @@ RECIPES = {r.name: r for r in (
     # is 3e-4 (docs/benchmarks.md: both measured).
     Recipe("drnn-huang", "drnn", "DRNN singing voice as Huang et al. 2014/2015: DRNN-2, "
            "discriminative training", "music", ("vocals", "accompaniment"), 16000, 1,
-           "magnitude_discriminative", domain="magnitude", segment=4.0, epochs=60, steps=100,
+           "magnitude_discriminative", segment=4.0, epochs=60, steps=100,
            batch=16, lr=3e-4, clip_grad=1.0, remix=0.0, vocal_speed=0.15,
            model_args={"n_fft": 1024, "hop": 512, "context": 1, "cell": "relu", "layers": 3,
                        "recurrent": 2, "hidden": 384}),
     # The network chosen by benchmarks/bench_stems_arch.py (docs/benchmarks.md): a multi-target
     # U-Net scored 3.91 dB on MUSDB's validation tracks where Open-Unmix scored 3.28.
     Recipe("stems", "mtunet", "four stems: vocals, drums, bass and other from MUSDB18-style "
-           "tracks", "music", STEMS, 44100, 2, "magnitude_l1", domain="magnitude",
+           "tracks", "music", STEMS, 44100, 2, "magnitude_l1",
            segment=3.0, epochs=100, steps=200, batch=8, clip_grad=5.0, remix=0.75,
            valid=MUSDB_VALIDATION),
     # Gains alone beat gains + a deep filter on held-out speakers for the same training time
@@ -107,7 +119,7 @@ RECIPES = {r.name: r for r in (
     Recipe("talkers-drnn", "drnn", "talkers from one microphone: the DRNN with the "
            "discriminative objective of Huang et al. (2014/2015), PIT", "talkers",
            ("talker_1", "talker_2"), 8000, 1, "magnitude_discriminative", pit=True,
-           domain="magnitude", segment=3.0, epochs=100, steps=100, batch=8, clip_grad=1.0,
+           segment=3.0, epochs=100, steps=100, batch=8, clip_grad=1.0,
            model_args={"n_fft": 512, "hop": 128}),
 )}
 
@@ -148,20 +160,28 @@ def _speeds(sources: Sequence[str], options: MusicData) -> dict[str, float]:
     return {s: options.vocal_speed if s == "vocals" else options.stem_speed for s in sources}
 
 
-def music_score(model, tracks, scored: tuple[int, ...], seconds: float, device: str) -> float:
-    """Mean over ``tracks`` of the median 1 s-window SDR of the scored sources, averaged."""
+def music_medians(model, tracks, scored: tuple[int, ...], seconds: float, device: str
+                  ) -> list[tuple[int, float]]:
+    """``(source, median 1 s-window SDR)`` for each track (in order) and scored source with a
+    finite window: one separation per track."""
     from unweave.data.datasets import music_validation
     from unweave.metrics import framewise_sdr
     from unweave.nn.apply import apply_model
 
-    scores = []
+    medians = []
     for _, mixture, sources in music_validation(tracks, model.sources, model.sample_rate,
                                                 model.audio_channels, seconds):
         estimates = apply_model(model, mixture, device=device)
         for j in scored:
             values = framewise_sdr(sources[j], estimates[j], model.sample_rate)
             if np.any(np.isfinite(values)):
-                scores.append(np.nanmedian(values))
+                medians.append((j, float(np.nanmedian(values))))
+    return medians
+
+
+def music_score(model, tracks, scored: tuple[int, ...], seconds: float, device: str) -> float:
+    """Mean over ``tracks`` of the median 1 s-window SDR of the scored sources, averaged."""
+    scores = [m for _, m in music_medians(model, tracks, scored, seconds, device)]
     return float(np.mean(scores)) if scores else float("nan")
 
 
@@ -170,7 +190,6 @@ def music_task(recipe: Recipe, options: MusicData, seed: int, on_skip: Callable 
     """``(Task, adversary or None)`` for a ``music`` recipe."""
     from unweave.data.datasets import MusicExamples, UnpairedExamples
     from unweave.data.index import index_recordings, index_tracks, split_groups, tracks_with
-    from unweave.nn.losses import LOSSES, MAGNITUDE_LOSSES
     from unweave.nn.train.loop import Task
 
     folders = [Path(f) / "train" if (Path(f) / "train").is_dir() else Path(f)
@@ -196,8 +215,7 @@ def music_task(recipe: Recipe, options: MusicData, seed: int, on_skip: Callable 
     examples = MusicExamples(train, recipe.sources, recipe.sample_rate, recipe.audio_channels,
                              samples, seed, options.remix, extra=extra, extra_p=options.extra_p,
                              speed=_speeds(recipe.sources, options))
-    losses = MAGNITUDE_LOSSES if recipe.domain == "magnitude" else LOSSES
-    loss = losses[recipe.loss]
+    loss = recipe.loss_function()
     if options.gamma is not None:
         import functools
 
@@ -281,7 +299,6 @@ def speech_task(recipe: Recipe, options: SpeechData, seed: int, on_skip: Callabl
         name_matches,
         split_groups,
     )
-    from unweave.nn.losses import LOSSES
     from unweave.nn.train.loop import Task
 
     speech = index_recordings(options.speech, on_skip, options.exclude)
@@ -313,7 +330,7 @@ def speech_task(recipe: Recipe, options: SpeechData, seed: int, on_skip: Callabl
                                    noise_speed=options.noise_speed, eq_p=options.eq, **common)
     held = SpeechNoiseExamples(val, held_noise or noise, seed=seed + 10_000, **common)
     count = options.validation_examples
-    task = Task(examples, LOSSES[recipe.loss],
+    task = Task(examples, recipe.loss_function(),
                 lambda model, device: speech_score(model, held, count, device),
                 loss_sources=tuple(recipe.sources.index(s) for s in recipe.loss_sources or ()),
                 domain=recipe.domain,
@@ -379,7 +396,7 @@ def talkers_task(recipe: Recipe, options: TalkerData, seed: int, on_skip: Callab
     """``(Task, None)`` for a ``talkers`` recipe (as many talkers as it has sources)."""
     from unweave.data.datasets import TalkerExamples
     from unweave.data.index import index_recordings, split_groups
-    from unweave.nn.losses import LOSSES, MAGNITUDE_LOSSES, PAIRWISE_PARTS
+    from unweave.nn.losses import PAIRWISE_PARTS
     from unweave.nn.train.loop import Task
 
     speech = index_recordings(options.speech, on_skip, options.exclude)
@@ -398,9 +415,8 @@ def talkers_task(recipe: Recipe, options: TalkerData, seed: int, on_skip: Callab
               "reverb_p": options.reverb if rirs else 0.0}
     examples = TalkerExamples(train, seed=seed, **common)
     held = TalkerExamples(val, seed=seed + 10_000, **common)
-    losses = MAGNITUDE_LOSSES if recipe.domain == "magnitude" else LOSSES
     count = options.validation_examples
-    task = Task(examples, losses[recipe.loss],
+    task = Task(examples, recipe.loss_function(),
                 lambda model, device: talkers_score(model, held, count, device),
                 pit=True, pit_pairwise=PAIRWISE_PARTS.get(recipe.loss), domain=recipe.domain,
                 info={"data": {"speech": options.speech, "noise": options.noise,
