@@ -10,6 +10,8 @@ utterance ("min" mixtures, as wsj0-2mix):
 - CMU ARCTIC samples (2 speakers x 3 sentences): the 9 cross-speaker pairs.
 
 Run: .venv/bin/python benchmarks/bench_talkers.py CORPORA [TALKERS_MODEL] [DRNN_MODEL]
+     .venv/bin/python benchmarks/bench_talkers.py CORPORA [TALKERS_MODEL] --validation
+     (conversations of the model's validation speakers, with and without tracing)
 """
 
 from __future__ import annotations
@@ -107,15 +109,17 @@ def quality_table(sets, talkers_model: str | None, drnn_model: str | None) -> li
     return lines
 
 
-def conversation(corpora: Path, seconds: float = 90.0, seed: int = 1):
-    """Two test speakers taking turns, with pauses and overlapped turn ends: the mixture, each
+def conversation(corpora: Path, seconds: float = 90.0, seed: int = 1, part: str = "test",
+                 pair: tuple[str, str] | None = None):
+    """Two speakers of speechocean762's ``part`` (the test set's last two, unless ``pair``
+    names them) taking turns, with pauses and overlapped turn ends: the mixture, each
     talker's track, and the utterances (talker, start, stop)."""
     rng = np.random.default_rng(seed)
-    speech = index_recordings([corpora / "speechocean762" / "test"])
+    speech = index_recordings([corpora / "speechocean762" / part])
     by_speaker: dict[str, list] = {}
     for r in speech:
         by_speaker.setdefault(r.group, []).append(r)
-    two = sorted(by_speaker)[-2:]
+    two = list(pair) if pair else sorted(by_speaker)[-2:]
     n = int(seconds * RATE)
     tracks = np.zeros((2, 1, n), np.float32)
     turns, t, who = [], int(0.5 * RATE), 0
@@ -134,6 +138,50 @@ def conversation(corpora: Path, seconds: float = 90.0, seed: int = 1):
     return tracks.sum(0), tracks, turns
 
 
+def turn_score(tracks: np.ndarray, est: list[np.ndarray], turns) -> tuple[float, int]:
+    """Whole-file SI-SDRi (dB, the best assignment of outputs to talkers) and how many
+    utterances hold more of their talker on that talker's output than on the other."""
+    whole = si_sdri(tracks, est)
+    order = max(itertools.permutations(range(2)), key=lambda p: sum(
+        si_sdr(tracks[j][None], est[p[j]][None]).si_sdr[0] for j in range(2)))
+    consistent = 0
+    for who, a, b in turns:
+        ref = tracks[who][0, a:b]
+        consistent += np.dot(est[order[who]][0, a:b], ref) > np.dot(est[order[1 - who]][0, a:b],
+                                                                       ref)
+    return whole, int(consistent)
+
+
+def validation_conversations(corpora: Path, talkers_model: str | None, count: int = 8
+                             ) -> list[str]:
+    """Conversations of the model's own validation speakers (held out of its training, from
+    speechocean762 ``train/``), separated with and without tracing: how the tracing's
+    settings were chosen, without the test speakers."""
+    import torch
+
+    from unweave.methods.neural import TalkersSeparator, bundled_path
+
+    path = talkers_model or str(bundled_path("talkers"))
+    speakers = sorted(torch.load(path, weights_only=True)["training"]["split"]["validation"])
+    rng = np.random.default_rng(5)
+    rows = {True: [], False: []}
+    for k in range(count):
+        a, b = rng.choice(len(speakers), 2, replace=False)
+        mixture, tracks, turns = conversation(corpora, 90.0, 100 + k, "train",
+                                              (speakers[a], speakers[b]))
+        for trace in rows:
+            out = TalkersSeparator(model=path, trace=trace).separate(mixture, RATE).sources
+            rows[trace].append((*turn_score(tracks, [out[n] for n in out], turns),
+                                len(turns)))
+    lines = [f"{count} conversations of 90 s between validation speakers of `{Path(path).name}`"
+             " (seeds 100-107)", "", "| tracing | whole-file SI-SDRi (dB) | utterances on their "
+             "talker's output |", "|---|---|---|"]
+    for trace, r in rows.items():
+        lines.append(f"| {'on' if trace else 'off'} | {np.mean([x[0] for x in r]):.2f} | "
+                     f"{sum(x[1] for x in r)} of {sum(x[2] for x in r)} |")
+    return lines
+
+
 def conversation_table(corpora: Path, talkers_model: str | None) -> list[str]:
     import soundfile as sf
 
@@ -148,19 +196,14 @@ def conversation_table(corpora: Path, talkers_model: str | None) -> list[str]:
         seconds = time.perf_counter() - start
         est = [sf.read(Path(tmp) / "out" / "conversation" / f"talker_{k}.wav",
                        dtype="float32")[0][None] for k in (1, 2)]
-    whole = si_sdri(tracks, est)
+    whole, consistent = turn_score(tracks, est, turns)
     # Which output holds which talker over the whole file, then each utterance on that output.
     order = max(itertools.permutations(range(2)), key=lambda p: sum(
         si_sdr(tracks[j][None], est[p[j]][None]).si_sdr[0] for j in range(2)))
     # Per utterance: SI-SDR on the talker's own output. (Not an improvement: over most of a
     # turn the talker is alone, and there the mixture is the reference itself.)
-    per_utt, consistent = [], 0
-    for who, a, b in turns:
-        ref = tracks[who][:, a:b]
-        mine = est[order[who]][:, a:b]
-        per_utt.append(si_sdr(ref[None], mine[None]).si_sdr[0])
-        other = est[order[1 - who]][:, a:b]
-        consistent += np.dot(mine[0], ref[0]) > np.dot(other[0], ref[0])
+    per_utt = [si_sdr(tracks[who][None, :, a:b], est[order[who]][None, :, a:b]).si_sdr[0]
+               for who, a, b in turns]
     duration = mixture.shape[-1] / RATE
     return [f"A {duration:.0f} s conversation of two speechocean762 test speakers: "
             f"{len(turns)} turns with pauses and overlaps up to 1 s, separated by `unweave "
@@ -181,5 +224,9 @@ def main(corpora: str, talkers_model: str | None = None, drnn_model: str | None 
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:] + [None, None]
-    print("\n".join(main(args[0], args[1], args[2])))
+    if "--validation" in sys.argv:  # CORPORA [TALKERS_MODEL] --validation
+        args = [a for a in sys.argv[1:] if a != "--validation"] + [None]
+        print("\n".join(validation_conversations(Path(args[0]).expanduser(), args[1])))
+    else:
+        args = sys.argv[1:] + [None, None]
+        print("\n".join(main(args[0], args[1], args[2])))

@@ -11,7 +11,7 @@ from unweave.metrics import si_sdr as metric_si_sdr  # noqa: E402
 from unweave.nn import checkpoint  # noqa: E402
 from unweave.nn.apply import apply_model  # noqa: E402
 from unweave.nn.frontend import STFT, BandFilterbank, CausalSTFT  # noqa: E402
-from unweave.nn.losses import LOSSES, si_sdr  # noqa: E402
+from unweave.nn.losses import LOSSES, si_sdr, thresholded_snr  # noqa: E402
 from unweave.nn.models import MODELS, build  # noqa: E402
 from unweave.nn.pit import PIT, reorder  # noqa: E402
 from unweave.nn.realtime import Streamer, stream_offline  # noqa: E402
@@ -79,8 +79,24 @@ def test_losses_are_per_item_and_source_and_zero_on_a_perfect_estimate():
     for name, loss in LOSSES.items():
         value = loss(x, x)
         assert value.shape == (2, 3), name
-        if "si_sdr" not in name and name != "discriminative":  # (they may be negative)
+        if "si_sdr" not in name and name not in ("discriminative", "snr"):  # (negative)
             assert float(value.abs().max()) < 1e-4, name
+
+
+def test_thresholded_snr_is_capped_and_bounded_on_silent_sources():
+    """A perfect estimate scores at most the cap; a silent reference's leakage is measured
+    against a floor at the mixture's level (finite, and zero for a silent estimate); a louder
+    error scores lower, a rescaled estimate too (the SNR is not scale-invariant)."""
+    torch.manual_seed(0)
+    refs = torch.randn(2, 3, 2, 4000, dtype=torch.float64)
+    refs[:, 0] = 0
+    perfect = thresholded_snr(refs, refs)
+    assert float(perfect[:, 1:].max()) <= 30 and float(perfect[:, 1:].min()) > 20
+    np.testing.assert_allclose(perfect[:, 0].numpy(), 0, atol=1e-9)
+    noisy = refs + 0.1 * torch.randn_like(refs)
+    assert torch.isfinite(thresholded_snr(noisy, refs)).all()
+    assert (thresholded_snr(noisy, refs) < perfect).all()
+    assert (thresholded_snr(0.5 * refs, refs)[:, 1:] < perfect[:, 1:]).all()
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

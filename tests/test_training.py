@@ -163,6 +163,24 @@ def test_speech_in_noise_at_the_drawn_snr_and_talker_mixtures(tmp_path):
     np.testing.assert_allclose(sources.sum(0), mixture, atol=1e-6)
     with pytest.raises(UnweaveError, match="4 talkers"):
         TalkerExamples(speech, 16000, 16000, talkers=4)
+    # Turns: each talker is silent over part of the example, and they still add up.
+    turns = TalkerExamples(speech, 16000, 16000, talkers=2, seed=0, turns_p=1.0)
+    for i in range(4):
+        mixture, sources = turns[i]
+        np.testing.assert_allclose(sources.sum(0), mixture, atol=1e-6)
+        silent = (sources[:, 0] == 0).mean(axis=-1)
+        assert (silent > 0.1).all() and (silent < 0.85).all()
+
+
+def test_turn_windows_cover_the_example_between_them():
+    from unweave.data.augment import turn_windows
+
+    for seed in range(20):
+        gains = turn_windows(3, 8000, np.random.default_rng(seed))
+        assert gains.shape == (3, 8000) and gains.min() >= 0 and gains.max() <= 1
+        heard = gains > 0.5
+        assert heard.any(axis=1).all() and (~heard).any(axis=1).all()
+        assert heard[:, 0].sum() == 1 and heard[:, -1].sum() == 1  # one opens, one closes
 
 
 def test_kaldi_lists_give_speakers(tmp_path):

@@ -492,11 +492,13 @@ def _talker_options(args):
     from unweave.nn.train.recipes import TalkerData
 
     if not 0 < args.validation < 1 or not 0 <= args.noise_p <= 1 or not 0 <= args.reverb <= 1 \
-            or not 0 <= args.level_db <= 40 or not 1 <= args.validation_examples <= 10_000:
-        raise UnweaveError("--validation must be in (0, 1), --noise-p and --reverb in [0, 1], "
-                           "--level-db in [0, 40], --validation-examples in 1..10000")
+            or not 0 <= args.level_db <= 40 or not 1 <= args.validation_examples <= 10_000 \
+            or not 0 <= args.turns <= 1:
+        raise UnweaveError("--validation must be in (0, 1), --noise-p, --reverb and --turns in "
+                           "[0, 1], --level-db in [0, 40], --validation-examples in 1..10000")
     return TalkerData(args.speech, args.noise, args.rirs, args.exclude, args.validation,
-                      args.level_db, args.noise_p, args.reverb, args.validation_examples)
+                      args.level_db, args.noise_p, args.reverb, args.validation_examples,
+                      args.turns)
 
 
 def _names(text: str | None) -> list[str]:
@@ -672,8 +674,8 @@ def _add_network_flags(p: argparse.ArgumentParser, recipe) -> None:
     g.add_argument("--lr", type=finite_float, default=recipe.lr, help="learning rate")
     g.add_argument("--weight-decay", type=finite_float, default=0.0)
     g.add_argument("--loss", help=f"training loss (default {recipe.loss}): a waveform loss "
-                   "(si_sdr, l1, spectral_l1, multi_resolution, si_sdr_multires...) or, for mask "
-                   "networks, a masked-magnitude one (magnitude_l1, magnitude_mse...)")
+                   "(si_sdr, snr, l1, spectral_l1, multi_resolution, si_sdr_multires...) or, "
+                   "for mask networks, a masked-magnitude one (magnitude_l1, magnitude_mse...)")
     g.add_argument("--clip-grad", type=finite_float, default=recipe.clip_grad,
                    help="largest gradient norm (0: no clipping)")
     g.add_argument("--scheduler", choices=SCHEDULERS, default="none")
@@ -782,6 +784,9 @@ def _add_talker_flags(p: argparse.ArgumentParser) -> None:
                    help="talkers' levels within this many dB of each other")
     g.add_argument("--noise-p", type=finite_float, default=0.2, help="chance of noise")
     g.add_argument("--reverb", type=finite_float, default=0.2, help="chance of a room")
+    g.add_argument("--turns", type=finite_float, default=0.0, help="chance that a training "
+                   "example's talkers take turns, each heard in part of it (as in "
+                   "conversations); 0: always all at once")
     g.add_argument("--validation-examples", type=int, default=64)
 
 

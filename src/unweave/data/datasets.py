@@ -237,7 +237,9 @@ class SpeechNoiseExamples:
 class TalkerExamples:
     """``talkers`` utterances of different speakers, each a random stretch, at levels within
     ``level_db`` of each other; optional reverberation (``reverb_p``: each talker's image in
-    the room is its target) and light noise (``noise_p``, in the mixture only)."""
+    the room is its target), light noise (``noise_p``, in the mixture only), and turns
+    (``turns_p``: the talkers take turns, each heard in part of the example,
+    :func:`unweave.data.augment.turn_windows`)."""
 
     speech: Sequence[Recording]
     sample_rate: int
@@ -250,6 +252,7 @@ class TalkerExamples:
     noise_snr_db: tuple[float, float] = (15.0, 30.0)
     rirs: Sequence[np.ndarray] = field(default_factory=tuple)
     reverb_p: float = 0.0  # chance that the talkers are in a room (each its own response)
+    turns_p: float = 0.0  # chance that the talkers take turns rather than all speak at once
 
     def __post_init__(self):
         self._by_speaker: dict[str, list[Recording]] = {}
@@ -272,6 +275,9 @@ class TalkerExamples:
                                 self.sample_rate, self.samples, rng)
             x = x / np.float32(np.sqrt(max(augment.power(x), 1e-12)))
             out.append(augment.random_gain(x, rng, -self.level_db / 2, self.level_db / 2))
+        if self.turns_p and rng.random() < self.turns_p:
+            gains = augment.turn_windows(self.talkers, self.samples, rng)
+            out = [x * g for x, g in zip(out, gains)]
         if self.rirs and rng.random() < self.reverb_p:  # the targets are the reverberant images
             out = [augment.reverberate(x, self.rirs[int(rng.integers(len(self.rirs)))],
                                        self.sample_rate)[0] for x in out]

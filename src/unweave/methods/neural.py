@@ -235,8 +235,10 @@ class TalkersSeparator(NeuralSeparator):
     separated in segments whose outputs are matched to each other over their overlaps, so each
     talker stays on one output. Several channels are mixed to their mid signal, separated, and
     each talker's image at every channel is the channel masked by the talkers' ratio masks
-    (``mid`` False: each channel on its own, matched across channels). ``n_sources`` (0: the
-    model's) must be the model's number of talkers.
+    (``mid`` False: each channel on its own, matched across channels). Within a segment, a
+    talker moved to the other output in the middle of a turn is put back (``trace``:
+    :func:`unweave.tracing.trace_talkers`). ``n_sources`` (0: the model's) must be the
+    model's number of talkers.
 
     >>> TalkersSeparator()(interview, 16000).names   # doctest: +SKIP
     ['talker_1', 'talker_2']
@@ -244,6 +246,7 @@ class TalkersSeparator(NeuralSeparator):
 
     n_sources: int = 0
     mid: bool = True
+    trace: bool = True
 
     name = "talkers"
     summary = "talkers from one microphone (Conv-TasNet + PIT, trained network, bundled)"
@@ -261,12 +264,23 @@ class TalkersSeparator(NeuralSeparator):
 
     def separate(self, mixture, sample_rate, **inputs):
         if mixture.shape[0] == 1 or not self.mid:
-            result = super().separate(mixture, sample_rate, **inputs)
+            sources = super().separate(mixture, sample_rate, **inputs).sources
             if mixture.shape[0] > 1:  # channels separated on their own: one order for all
-                return Separation(_same_order_across_channels(result.sources), sample_rate)
-            return result
+                sources = _same_order_across_channels(sources)
+            return Separation(self._traced(sources, sample_rate), sample_rate)
         mono = super().separate(mixture.mean(axis=0, keepdims=True), sample_rate, **inputs)
-        return Separation(_images_by_masks(mono.sources, mixture), sample_rate)
+        return Separation(_images_by_masks(self._traced(mono.sources, sample_rate), mixture),
+                          sample_rate)
+
+    def _traced(self, sources: dict[str, np.ndarray], sample_rate: int
+                ) -> dict[str, np.ndarray]:
+        if not self.trace:
+            return sources
+        from unweave.tracing import trace_talkers
+
+        names = list(sources)
+        return dict(zip(names, trace_talkers(np.stack([sources[n] for n in names]),
+                                             sample_rate)))
 
 
 def _same_order_across_channels(sources: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -10,6 +10,9 @@ of :mod:`unweave.nn.pit` compares every estimate with every reference through th
 - :func:`multi_resolution`: spectral convergence plus log-magnitude L1 summed over several
   STFT resolutions (Yamamoto, Song & Kim, "Parallel WaveGAN", ICASSP 2020).
 - :func:`l1`: mean absolute sample difference.
+- :func:`thresholded_snr`: SNR in dB, soft-capped at 30 dB (Wisdom et al., "Unsupervised
+  sound separation using mixture invariant training", NeurIPS 2020); silent references are
+  measured against a floor at the mixture's level, so they neither blow up nor vanish.
 - :func:`discriminative`: squared spectral error minus ``gamma`` times the error against the
   other sources (Huang et al., TASLP 2015, eq. 7).
 
@@ -89,6 +92,27 @@ def discriminative(estimates: torch.Tensor, references: torch.Tensor, gamma: flo
                                     gamma)
 
 
+def thresholded_snr(estimates: torch.Tensor, references: torch.Tensor,
+                    max_snr: float = 30.0) -> torch.Tensor:
+    """SNR in dB ``(B, S)`` of ``(B, S, C, T)`` pairs, soft-capped at ``max_snr``:
+    ``10 log10((|s|^2 + f) / (|s - e|^2 + tau |s|^2 + f))`` with ``tau = 10^(-max_snr/10)``
+    and a floor ``f = tau |x|^2`` from the sum ``x`` of the references (the mixture when every
+    source is given), so a silent source scores its leakage against the mixture's level.
+
+    Not scale-invariant, as BSS Eval's SDR is not: a source that is too quiet or too loud
+    loses. The loss is its negative.
+    """
+    tau = 10.0 ** (-max_snr / 10)
+    power = (references**2).flatten(-2).sum(-1)  # (B, S)
+    floor = tau * (references.sum(1, keepdim=True) ** 2).flatten(-2).sum(-1) + 1e-8
+    error = ((references - estimates) ** 2).flatten(-2).sum(-1)
+    return 10 * torch.log10((power + floor) / (error + tau * power + floor))
+
+
+def neg_thresholded_snr(estimates: torch.Tensor, references: torch.Tensor) -> torch.Tensor:
+    return -thresholded_snr(estimates, references)
+
+
 def si_sdr_multires(estimates: torch.Tensor, references: torch.Tensor) -> torch.Tensor:
     """``-SI-SDR / 10 + multi_resolution``: the waveform's scale-free fit and its spectra at
     three resolutions, both about 1 in size."""
@@ -96,7 +120,7 @@ def si_sdr_multires(estimates: torch.Tensor, references: torch.Tensor) -> torch.
 
 
 #: Losses of waveforms ``(B, S, C, T)`` by name, as recipes name them.
-LOSSES = {"si_sdr": neg_si_sdr, "l1": l1, "spectral_l1": spectral_l1,
+LOSSES = {"si_sdr": neg_si_sdr, "snr": neg_thresholded_snr, "l1": l1, "spectral_l1": spectral_l1,
           "multi_resolution": multi_resolution, "discriminative": discriminative,
           "si_sdr_multires": si_sdr_multires}
 
