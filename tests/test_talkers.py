@@ -268,3 +268,14 @@ def test_evaluate_with_the_best_permutation_and_improvement(tmp_path, capsys):
     rows = {line.split()[0]: line.split() for line in out.splitlines()[2:] if line.strip()}
     assert "SI-SDRi" in out and set(rows) >= {"anna", "ben"}
     assert float(rows["anna"][1]) > 15  # ben's voice named talker_1 was matched to ben
+
+
+def test_the_validation_speakers_do_not_depend_on_the_training_seed(tmp_path):
+    """A fine-tune with another --seed keeps its start's validation speakers (it must never
+    train on what its start was chosen by)."""
+    from unweave.nn.train.recipes import TalkerData, get_recipe, talkers_task
+
+    speech = _speakers(tmp_path, 10)
+    splits = [talkers_task(get_recipe("talkers"), TalkerData([str(speech)], validation=0.2),
+                           seed, None)[0].info["split"] for seed in (0, 1, 7)]
+    assert splits[0]["validation"] and all(s == splits[0] for s in splits)

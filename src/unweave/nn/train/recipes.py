@@ -70,6 +70,11 @@ class Recipe:
         return (MAGNITUDE_LOSSES if self.domain == "magnitude" else LOSSES)[self.loss]
 
 
+#: The seed of the held-out split (speakers, songs), whatever ``--seed`` the training has: a
+#: fine-tune or a rerun with another seed keeps the same validation set, and so never trains
+#: on what its start was chosen by.
+SPLIT_SEED = 0
+
 #: MUSDB18's validation tracks (``musdb``'s ``validation_tracks``, all from ``train/``).
 MUSDB_VALIDATION = (
     "Actions - One Minute Smile", "Clara Berry And Wooldog - Waltz For My Victims",
@@ -197,7 +202,7 @@ def music_task(recipe: Recipe, options: MusicData, seed: int, on_skip: Callable 
     tracks = [t for folder in folders for t in index_tracks(folder, on_skip, progress=progress)]
     tracks = tracks_with(tracks, recipe.sources, ", ".join(map(str, options.data)))
     names = options.valid or [n for n in recipe.valid if any(t.name == n for t in tracks)]
-    train, val = split_groups(tracks, options.validation, seed, names)
+    train, val = split_groups(tracks, options.validation, SPLIT_SEED, names)
     if not train:
         raise UnweaveError("no tracks left for training after the validation split")
     if options.valid and not val:
@@ -318,7 +323,7 @@ def speech_task(recipe: Recipe, options: SpeechData, seed: int, on_skip: Callabl
     if not noise and not music:
         raise UnweaveError("no noise: give --noise folders of recordings (or --music tracks)")
     rirs = _rir_list(options.rirs, recipe.sample_rate)
-    train, val = split_groups(speech, options.validation, seed)
+    train, val = split_groups(speech, options.validation, SPLIT_SEED)
     if not train or not val:
         raise UnweaveError("the speech needs at least two speakers: some to train on, some to "
                            "validate on")
@@ -401,7 +406,7 @@ def talkers_task(recipe: Recipe, options: TalkerData, seed: int, on_skip: Callab
     from unweave.nn.train.loop import Task
 
     speech = index_recordings(options.speech, on_skip, options.exclude)
-    train, val = split_groups(speech, options.validation, seed)
+    train, val = split_groups(speech, options.validation, SPLIT_SEED)
     talkers = len(recipe.sources)
     for part, what in ((train, "training"), (val, "validation")):
         if len({r.group for r in part}) < talkers:
