@@ -102,6 +102,25 @@ def test_wiener_filter_refines_masks_toward_the_sources():
         np.testing.assert_allclose(one.sum(0), mixture, atol=1e-6)
 
 
+def test_mask_powers_widen_a_source_and_travel_in_the_checkpoint(tmp_path):
+    """A power below 1 gives a source more of each bin (before the cap), the powers rebuild
+    from the checkpoint, and a wrong count is refused."""
+    torch.manual_seed(0)
+    args = {"channels": (4, 8), "n_fft": 256, "hop": 64}
+    plain = build("mtunet", args).eval()
+    wide = build("mtunet", {**args, "mask_powers": (0.5, 1.0, 1.0, 1.0)}).eval()
+    wide.load_state_dict(plain.state_dict())
+    spec = plain.stft(torch.randn(1, 2, 8000))
+    with torch.no_grad():
+        m0, m1 = plain.masks(spec), wide.masks(spec)
+    assert float((m1[:, 0] - m0[:, 0]).min()) >= -1e-6 and float((m1 - m0)[:, 0].mean()) > 0
+    assert float(m1.sum(dim=1).max()) <= 1 + 1e-5
+    path = checkpoint.save(tmp_path / "w.pt", checkpoint.make(wide, "stems", {}))
+    assert checkpoint.model_from(checkpoint.load(path)).mask_powers == (0.5, 1.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match="one positive number per source"):
+        build("mtunet", {**args, "mask_powers": (0.5, 1.0)})
+
+
 def test_mixture_gain_oracle_is_the_least_squares_scaling():
     rng = np.random.default_rng(3)
     refs = {"a": rng.standard_normal((2, 4000)), "b": 0.3 * rng.standard_normal((2, 4000))}

@@ -623,6 +623,14 @@ def _ints(text: str) -> list[int]:
 _ints.__name__ = "ints"
 
 
+def _floats(text: str) -> list[float]:
+    return [finite_float(c) for c in text.split(",")]
+
+
+_floats.__name__ = "floats"
+LIST_OPTION_TYPES = {"ints": _ints, "floats": _floats}
+
+
 def add_train_parser(sub, trainer: str | None) -> None:
     """``train`` with one sub-command per trainer; only ``trainer``'s flags are built (a
     network's flags come from its model's definition, which imports torch)."""
@@ -699,12 +707,12 @@ def _add_network_flags(p: argparse.ArgumentParser, recipe) -> None:
     for o in cls.options():
         flag = "--" + o.name.replace("_", "-")
         default = defaults[o.name]
-        shown = ",".join(map(str, default)) if o.kind == "ints" else default
+        shown = ",".join(map(str, default)) if o.kind in LIST_OPTION_TYPES else default
         if o.kind == "bool":
             g.add_argument(flag, dest=f"model_{o.name}", action=argparse.BooleanOptionalAction,
                            default=argparse.SUPPRESS)
         else:
-            kind = _ints if o.kind == "ints" else MODEL_OPTION_TYPES[o.kind]
+            kind = LIST_OPTION_TYPES.get(o.kind) or MODEL_OPTION_TYPES[o.kind]
             g.add_argument(flag, dest=f"model_{o.name}", type=kind, default=argparse.SUPPRESS,
                            metavar=kind.__name__.upper(), help=f"default {shown}")
 

@@ -102,6 +102,8 @@ def _kind(hint) -> str:
     origin = typing.get_origin(hint)
     if origin in (tuple, list) and int in typing.get_args(hint):
         return "ints"
+    if origin in (tuple, list) and float in typing.get_args(hint):
+        return "floats"
     if origin in (typing.Union, types.UnionType):
         return _kind(next(a for a in typing.get_args(hint) if a is not type(None)))
     return "str"
@@ -126,7 +128,7 @@ def build(name: str, args: dict) -> SeparationModel:
         raise UnweaveError(f"unknown model '{name}' (known: {', '.join(MODELS)})")
     cls = MODELS[name]
     kinds = {o.name: o.kind for o in cls.options()}
-    args = {k: tuple(v) if kinds.get(k) == "ints" else v for k, v in args.items()}
+    args = {k: tuple(v) if kinds.get(k) in ("ints", "floats") else v for k, v in args.items()}
     try:
         return cls(**args)
     except (TypeError, ValueError) as exc:
