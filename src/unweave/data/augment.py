@@ -104,10 +104,10 @@ def turn_windows(talkers: int, n: int, rng: np.random.Generator, fade: int = 160
     """``(talkers, n)`` float32 gains of talkers taking turns in an ``n``-sample example:
     in a random order, each talker speaks over its own stretch, the next one starting where
     the last one ends, give or take ``overlap`` (shares of ``n``: negative, a pause;
-    positive, both at once), with ``fade``-sample ramps. Conversations hold such turns, and
-    a separator trained only on fully overlapped talkers learns to split one talker alone
-    over both outputs (as in the sparsely overlapped mixtures of Cosentino et al.,
-    "LibriMix", 2020)."""
+    positive, both at once), with ``fade``-sample ramps. Conversations hold such turns; a
+    separator trained only on fully overlapped talkers never sees a talker alone, and moves
+    one between its outputs in the middle of a turn (sparsely overlapped mixtures, as in
+    Cosentino et al., "LibriMix", 2020, teach it to leave an output silent)."""
     cuts = np.sort(rng.uniform(0.2, 0.8, talkers - 1)) if talkers > 1 else np.zeros(0)
     bounds = np.concatenate([[0.0], cuts, [1.0]])
     half = rng.uniform(*overlap, talkers - 1) / 2
