@@ -93,34 +93,22 @@ def continue_order(tail: dict[str, np.ndarray] | None, sources: dict[str, np.nda
 
 def talker_profiles(sources: np.ndarray, sample_rate: int, dominance: float = 4.0
                     ) -> tuple[np.ndarray, np.ndarray]:
-    """What each separated talker sounds like: sums ``(S, B)`` of the spectral shape (log band
-    energies minus their mean: level-free, 24 log-spaced bands from 100 Hz) over the frames
-    where that source dominates (``dominance`` times the others' energy together), and the
-    number of those frames ``(S,)``. Sums, so that segments can be pooled. ``sources`` is
-    ``(S, ..., samples)`` (channels averaged).
+    """What each separated talker sounds like: sums ``(S, D)`` of the mel-cepstrum
+    (:func:`unweave.tracing.cepstra`: level-free) over the frames where that source dominates
+    (``dominance`` times the others' energy together), and the number of those frames
+    ``(S,)``. Sums, so that segments can be pooled. ``sources`` is ``(S, ..., samples)``
+    (channels averaged).
 
     A long-term spectral envelope is a crude speaker signature, but over seconds of speech it
     tells two voices apart where an overlap of silence cannot."""
-    from numpy.lib.stride_tricks import sliding_window_view
+    from unweave.tracing import cepstra
 
-    s, n = sources.shape[0], sources.shape[-1]
-    x = sources.reshape(s, -1, n).mean(axis=1).astype(np.float64)
-    frame = 1 << max(4, round(np.log2(0.032 * sample_rate)))  # about 32 ms
-    if n < frame:
-        return np.zeros((s, 24)), np.zeros(s)
-    frames = sliding_window_view(x, frame, axis=-1)[:, :: frame // 2] * np.hanning(frame)
-    power = np.abs(np.fft.rfft(frames, axis=-1)) ** 2  # (S, T, F)
-    freqs = np.fft.rfftfreq(frame, 1 / sample_rate)
-    edges = np.geomspace(100.0, min(4000.0, sample_rate / 2), 25)
-    band = np.digitize(freqs, edges) - 1
-    onehot = (band[:, None] == np.arange(24)[None]).astype(np.float64)  # (F, B)
-    energies = power @ onehot  # (S, T, B)
-    level = energies.sum(axis=-1)  # (S, T)
-    loud = level > 1e-4 * max(level.max(), 1e-30)
+    features, level, _, _ = cepstra(sources, sample_rate)
+    if level.shape[1] == 0:
+        return np.zeros((sources.shape[0], features.shape[-1])), np.zeros(sources.shape[0])
+    loud = level > 1e-4 * max(float(level.max()), 1e-30)
     dominant = loud & (level >= dominance * (level.sum(axis=0, keepdims=True) - level))
-    shape = np.log(energies + 1e-10 * max(level.max(), 1e-30))
-    shape -= shape.mean(axis=-1, keepdims=True)
-    sums = np.einsum("st,stb->sb", dominant.astype(np.float64), shape)
+    sums = np.einsum("st,std->sd", dominant.astype(np.float64), features)
     return sums, dominant.sum(axis=1).astype(np.float64)
 
 
