@@ -157,12 +157,11 @@ def validation_conversations(corpora: Path, talkers_model: str | None, count: in
     """Conversations of the model's own validation speakers (held out of its training, from
     speechocean762 ``train/``), separated with and without tracing: how the tracing's
     settings were chosen, without the test speakers."""
-    import torch
-
     from unweave.methods.neural import TalkersSeparator, bundled_path
+    from unweave.nn import checkpoint
 
     path = talkers_model or str(bundled_path("talkers"))
-    speakers = sorted(torch.load(path, weights_only=True)["training"]["split"]["validation"])
+    speakers = sorted(checkpoint.load(path)["training"]["split"]["validation"])
     rng = np.random.default_rng(5)
     rows = {True: [], False: []}
     for k in range(count):

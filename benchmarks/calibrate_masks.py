@@ -12,30 +12,24 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
-import torch
+from common import musdb_validation
 
-from unweave.data.index import index_tracks
 from unweave.nn import checkpoint
-from unweave.nn.train.recipes import MUSDB_VALIDATION, music_medians
+from unweave.nn.train.recipes import music_stem_scores
 
 GRID = (0.5, 0.65, 0.8, 1.0, 1.25)
 
 
 def score(data: dict, powers: tuple[float, ...], tracks) -> list[float]:
     """Validation SDR (dB) per stem with these mask exponents."""
-    model = checkpoint.model_from({**data, "model_args": {**data["model_args"],
-                                                          "mask_powers": list(powers)}})
-    sources = range(len(model.sources))
-    with torch.no_grad():
-        medians = music_medians(model.eval(), tracks, tuple(sources), 10.0, "cpu")
-    return [float(np.mean([m for k, m in medians if k == j])) for j in sources]
+    return music_stem_scores(checkpoint.model_from(
+        {**data, "model_args": {**data["model_args"], "mask_powers": list(powers)}}), tracks)
 
 
 def calibrate(data: dict, tracks, passes: int = 2) -> tuple[tuple[float, ...], list[str]]:
-    n = len(data["model_args"].get("sources") or ("vocals", "drums", "bass", "other"))
+    n = len(data["model_args"]["sources"])
     powers = tuple(data["model_args"].get("mask_powers") or (1.0,) * n)
     best = float(np.mean(score(data, powers, tracks)))
     lines = [f"start {powers}: {best:.3f}"]
@@ -58,8 +52,7 @@ def main(argv: list[str]) -> list[str]:
     p.add_argument("model")
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
-    tracks = [t for t in index_tracks(Path(args.corpus).expanduser() / "train")
-              if t.name in MUSDB_VALIDATION]
+    tracks = musdb_validation(args.corpus)
     data = checkpoint.load(args.model)
     powers, lines = calibrate(data, tracks)
     per = score(data, powers, tracks)

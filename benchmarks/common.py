@@ -42,3 +42,12 @@ def music_30s() -> tuple[np.ndarray, int, str]:
 def machine() -> str:
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, " \
            f"Python {platform.python_version()}, numpy {np.__version__}"
+
+
+def musdb_validation(corpus: str | Path) -> list:
+    """MUSDB's 14 validation tracks of ``corpus``'s ``train/`` (never its ``test/``)."""
+    from unweave.data.index import index_tracks
+    from unweave.nn.train.recipes import MUSDB_VALIDATION
+
+    return [t for t in index_tracks(Path(corpus).expanduser() / "train")
+            if t.name in MUSDB_VALIDATION]

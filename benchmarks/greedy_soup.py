@@ -11,29 +11,23 @@ Then ``unweave average <the soup's checkpoints> --out soup.pt`` writes it.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
-import torch
+from common import musdb_validation
 
-from unweave.data.index import index_tracks
 from unweave.nn import checkpoint
-from unweave.nn.train.recipes import MUSDB_VALIDATION, music_medians
+from unweave.nn.train.recipes import music_stem_scores
 
 
 def score(paths: list[str], tracks) -> list[float]:
     """Validation SDR (dB) per stem of the mean of ``paths``' weights."""
     ones = [checkpoint.load(p) for p in paths]
     model = checkpoint.model_from(checkpoint.average(ones, paths) if len(ones) > 1 else ones[0])
-    sources = range(len(model.sources))
-    with torch.no_grad():
-        medians = music_medians(model, tracks, tuple(sources), 10.0, "cpu")
-    return [float(np.mean([m for k, m in medians if k == j])) for j in sources]
+    return music_stem_scores(model, tracks)
 
 
 def main(corpus: str, paths: list[str]) -> list[str]:
-    tracks = [t for t in index_tracks(Path(corpus).expanduser() / "train")
-              if t.name in MUSDB_VALIDATION]
+    tracks = musdb_validation(corpus)
     soup = [paths[0]]
     per = score(soup, tracks)
     best = float(np.mean(per))

@@ -101,13 +101,12 @@ def talker_profiles(sources: np.ndarray, sample_rate: int, dominance: float = 4.
 
     A long-term spectral envelope is a crude speaker signature, but over seconds of speech it
     tells two voices apart where an overlap of silence cannot."""
-    from unweave.tracing import cepstra
+    from unweave.tracing import cepstra, dominant_frames
 
-    features, level, _, _ = cepstra(sources, sample_rate)
+    features, level, _ = cepstra(sources, sample_rate)
     if level.shape[1] == 0:
         return np.zeros((sources.shape[0], features.shape[-1])), np.zeros(sources.shape[0])
-    loud = level > 1e-4 * max(float(level.max()), 1e-30)
-    dominant = loud & (level >= dominance * (level.sum(axis=0, keepdims=True) - level))
+    dominant = dominant_frames(level, dominance)
     sums = np.einsum("st,std->sd", dominant.astype(np.float64), features)
     return sums, dominant.sum(axis=1).astype(np.float64)
 

@@ -47,43 +47,43 @@ def _mel_filters(n_mels: int, frame: int, sample_rate: int, low: float = 80.0,
     return np.clip(np.minimum((freqs - a) / (b - a), (c - freqs) / (c - b)), 0, None)
 
 
-def cepstra(sources: np.ndarray, sample_rate: int, coefficients: int = 19,
-            batch_frames: int = 2048) -> tuple[np.ndarray, np.ndarray, int, int]:
+def cepstra(sources: np.ndarray, sample_rate: int, coefficients: int = 19
+            ) -> tuple[np.ndarray, np.ndarray, int]:
     """Mel-cepstra ``(S, T, coefficients)`` (c1.. of 40 mel bands, 80 Hz to 4 kHz: level-free)
-    and frame powers ``(S, T)`` of ``sources`` ``(S, ..., samples)``, with the frame and hop
-    in samples (about 32 ms, half overlapping). Framed ``batch_frames`` at a time, so memory
-    stays small on long recordings."""
-    from numpy.lib.stride_tricks import sliding_window_view
+    and frame powers ``(S, T)`` of ``sources`` ``(S, ..., samples)`` (channels averaged),
+    from :func:`unweave.spectral.stft` frames of about 32 ms centred every ``hop`` samples
+    (returned too)."""
     from scipy.fft import dct
 
+    from unweave.spectral import STFTConfig, stft
+
     s, n = sources.shape[0], sources.shape[-1]
-    x = sources.reshape(s, -1, n).mean(axis=1).astype(np.float64)
     frame = 1 << max(4, round(np.log2(0.032 * sample_rate)))
     hop = frame // 2
     if n < frame:
-        return np.zeros((s, 0, coefficients)), np.zeros((s, 0)), frame, hop
-    views = sliding_window_view(x, frame, axis=-1)[:, ::hop]
-    filters = _mel_filters(40, frame, sample_rate).T
-    window = np.hanning(frame)
-    powers, bands = [], []
-    for t0 in range(0, views.shape[1], batch_frames):
-        spectrum = np.abs(np.fft.rfft(views[:, t0 : t0 + batch_frames] * window, axis=-1)) ** 2
-        powers.append(spectrum.sum(axis=-1))
-        bands.append(spectrum @ filters)
-    level, bands = np.concatenate(powers, axis=1), np.concatenate(bands, axis=1)
-    logs = np.log(bands + 1e-10 * max(float(level.max()), 1e-30))
-    return dct(logs, type=2, norm="ortho", axis=-1)[..., 1 : coefficients + 1], level, frame, hop
+        return np.zeros((s, 0, coefficients)), np.zeros((s, 0)), hop
+    mono = sources.reshape(s, -1, n).mean(axis=1, dtype=np.float32)
+    power = np.swapaxes(np.abs(stft(mono, STFTConfig(frame, hop))) ** 2, 1, 2)  # (S, T, F)
+    level = power.sum(axis=-1, dtype=np.float64)
+    bands = power @ _mel_filters(40, frame, sample_rate).T.astype(np.float32)
+    logs = np.log(bands + 1e-10 * max(float(level.max()), 1e-30), dtype=np.float64)
+    return dct(logs, type=2, norm="ortho", axis=-1)[..., 1 : coefficients + 1], level, hop
+
+
+def dominant_frames(level: np.ndarray, dominance: float = 4.0) -> np.ndarray:
+    """``(S, T)`` booleans: frames where a source is audible and holds ``dominance`` times the
+    others' power together (where its voice print can be read), from powers ``(S, T)``."""
+    loud = level > 1e-4 * max(float(level.max()), 1e-30)
+    return loud & (level >= dominance * (level.sum(axis=0, keepdims=True) - level))
 
 
 def _block_statistics(features: np.ndarray, level: np.ndarray, block: int, dominance: float):
     """Per output and block: sums ``(S, N, D)`` and sums of squares of the features over the
-    frames where the output dominates (``dominance`` times the others together), and their
-    counts ``(S, N)``."""
+    frames where the output dominates (:func:`dominant_frames`), and their counts ``(S, N)``."""
     s, t, d = features.shape
     blocks = t // block
-    loud = level > 1e-4 * max(float(level.max()), 1e-30)
-    dominant = loud & (level >= dominance * (level.sum(axis=0, keepdims=True) - level))
-    weights = dominant[:, : blocks * block].reshape(s, blocks, block).astype(np.float64)
+    dominant = dominant_frames(level, dominance)[:, : blocks * block]
+    weights = dominant.reshape(s, blocks, block).astype(np.float64)
     f = features[:, : blocks * block].reshape(s, blocks, block, d)
     return (np.einsum("snk,snkd->snd", weights, f), np.einsum("snk,snkd->snd", weights, f**2),
             weights.sum(axis=-1))
@@ -116,7 +116,7 @@ def trace_talkers(sources: np.ndarray, sample_rate: int, block: int = BLOCK_FRAM
     s = sources.shape[0]
     if s < 2 or s > 6:
         return sources
-    features, level, frame, hop = cepstra(sources, sample_rate)
+    features, level, hop = cepstra(sources, sample_rate)
     sums, squares, counts = _block_statistics(features, level, block, dominance)
     blocks = counts.shape[1]
     if blocks < 2 or counts.sum() == 0:
@@ -151,7 +151,8 @@ def trace_talkers(sources: np.ndarray, sample_rate: int, block: int = BLOCK_FRAM
             break
         path = new
     out = sources.copy()
-    edges = [b * block * hop + frame // 2 for b in range(blocks + 1)]
+    # Frame t is centred on sample t * hop: blocks meet half a hop before their first frame.
+    edges = [b * block * hop - hop // 2 for b in range(blocks + 1)]
     edges[0], edges[-1] = 0, sources.shape[-1]
     for b in np.flatnonzero(path):
         a, z = edges[b], edges[b + 1]

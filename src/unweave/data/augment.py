@@ -108,17 +108,15 @@ def turn_windows(talkers: int, n: int, rng: np.random.Generator, fade: int = 160
     separator trained only on fully overlapped talkers never sees a talker alone, and moves
     one between its outputs in the middle of a turn (sparsely overlapped mixtures, as in
     Cosentino et al., "LibriMix", 2020, teach it to leave an output silent)."""
-    cuts = np.sort(rng.uniform(0.2, 0.8, talkers - 1)) if talkers > 1 else np.zeros(0)
-    bounds = np.concatenate([[0.0], cuts, [1.0]])
+    cuts = np.sort(rng.uniform(0.2, 0.8, talkers - 1))
     half = rng.uniform(*overlap, talkers - 1) / 2
-    starts = np.concatenate([[0.0], cuts - half])
+    starts = np.concatenate([[0.0], cuts - half])  # the first talker opens, the last closes
     stops = np.maximum(np.concatenate([cuts + half, [1.0]]), starts + 0.1)  # none empty
     t = (np.arange(n) + 0.5) / n
     ramp = np.float32(fade / max(n, 1))
     gains = np.empty((talkers, n), np.float32)
     for k, j in enumerate(rng.permutation(talkers)):
-        a, b = max(starts[k], bounds[0]), min(stops[k], bounds[-1])
-        up = np.clip((t - a) / ramp, 0, 1) if a > 0 else np.ones(n)
-        down = np.clip((b - t) / ramp, 0, 1) if b < 1 else np.ones(n)
+        up = np.clip((t - starts[k]) / ramp, 0, 1) if k > 0 else 1.0
+        down = np.clip((stops[k] - t) / ramp, 0, 1) if k < talkers - 1 else 1.0
         gains[j] = np.minimum(up, down)
     return gains

@@ -184,6 +184,18 @@ def music_medians(model, tracks, scored: tuple[int, ...], seconds: float, device
     return medians
 
 
+def music_stem_scores(model, tracks, seconds: float = 10.0, device: str = "cpu"
+                      ) -> list[float]:
+    """Per source of ``model``: the mean over ``tracks`` of its median 1 s-window SDR (dB),
+    from one separation per track."""
+    import torch
+
+    sources = range(len(model.sources))
+    with torch.no_grad():
+        medians = music_medians(model, tracks, tuple(sources), seconds, device)
+    return [float(np.mean([m for k, m in medians if k == j])) for j in sources]
+
+
 def music_score(model, tracks, scored: tuple[int, ...], seconds: float, device: str) -> float:
     """Mean over ``tracks`` of the median 1 s-window SDR of the scored sources, averaged."""
     scores = [m for _, m in music_medians(model, tracks, scored, seconds, device)]
