@@ -82,8 +82,10 @@ def si_sdri(sources: np.ndarray, estimates: list[np.ndarray]) -> float:
 
 
 def quality_table(sets, talkers_model: str | None, drnn_model: str | None) -> list[str]:
-    methods = {"talkers (Conv-TasNet)": ("talkers", {"model": talkers_model} if talkers_model
-                                          else {})}
+    chosen = {"model": talkers_model} if talkers_model else {}
+    methods = {"talkers (Conv-TasNet; 3 passes, the default)": ("talkers", chosen),
+               "talkers (Conv-TasNet; one pass, `--passes 1`)": ("talkers",
+                                                                {**chosen, "passes": 1})}
     if drnn_model:
         methods["speech DRNN (Huang et al., discriminative)"] = ("talkers",
                                                                  {"model": drnn_model})

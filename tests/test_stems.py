@@ -121,6 +121,63 @@ def test_mask_powers_widen_a_source_and_travel_in_the_checkpoint(tmp_path):
         build("mtunet", {**args, "mask_powers": (0.5, 1.0)})
 
 
+def test_ensemble_averages_its_members_masks_and_stores_half_weights(tmp_path, capsys):
+    """`unweave ensemble` joins checkpoints (one of them already an ensemble) into one model
+    whose sigmoid masks are the members' mean; --half halves the file; another model's
+    settings are refused in one line."""
+    from unweave.cli import main
+
+    args = {"channels": (4, 8), "n_fft": 256, "hop": 64}
+    nets = []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        nets.append(build("mtunet", args).eval())
+    paths = [checkpoint.save(tmp_path / f"m{i}.pt", checkpoint.make(n, "stems", {}))
+             for i, n in enumerate(nets)]
+    pair = tmp_path / "pair.pt"
+    assert main(["ensemble", str(paths[0]), str(paths[1]), "--out", str(pair), "-q"]) == 0
+    out = tmp_path / "three.pt"
+    assert main(["ensemble", str(pair), str(paths[2]), "--out", str(out), "--half",
+                 "-q"]) == 0
+    model = checkpoint.model_from(checkpoint.load(out))
+    assert model.members == 3 and model.mask_powers == ()
+    assert out.stat().st_size < 0.75 * 3 * paths[0].stat().st_size
+    x = torch.log1p(torch.rand(1, 2, model.max_bin, 20))
+    with torch.no_grad():
+        mean = sum(torch.sigmoid(n.trunk(x)) for n in nets) / 3
+        joined = (torch.sigmoid(model.trunk(x)) + sum(torch.sigmoid(t(x))
+                                                      for t in model.more_trunks)) / 3
+    assert float((joined - mean).abs().max()) < 2e-3  # float16 weights
+    spec = model.stft(torch.randn(1, 2, 4000))
+    with torch.no_grad():
+        assert float(model.masks(spec).sum(dim=1).max()) <= 1 + 1e-5
+    picked = tmp_path / "picked.pt"  # specialists: drums from member 2, vocals the mean
+    assert main(["ensemble", *map(str, paths), "--source-members=-1,2,0,1", "--out",
+                 str(picked), "-q"]) == 0
+    chooser = checkpoint.model_from(checkpoint.load(picked))
+    bins = chooser.max_bin
+    with torch.no_grad():
+        feats = torch.log1p(spec[..., :bins, :].abs())
+        raw = [torch.sigmoid(n.trunk(feats)).reshape(1, 4, 2, bins, -1) for n in nets]
+        want = torch.stack([sum(raw) / 3, raw[2], raw[0], raw[1]])[[0, 1, 2, 3], :, [0, 1, 2, 3]]
+        want = want.transpose(0, 1)
+        want = want / want.sum(dim=1, keepdim=True).clamp(min=1.0)
+        got = chooser.masks(spec)[..., :bins, :]
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    assert main(["ensemble", *map(str, paths), "--source-members", "0,3,0,0", "--out",
+                 str(tmp_path / "bad.pt")]) == 2
+    older = checkpoint.load(paths[0])  # saved before 'members' existed: still fits
+    del older["model_args"]["members"]
+    assert checkpoint.mismatch(older, nets[0]) is None
+    assert checkpoint.mismatch(older, model) is not None
+    other = build("mtunet", {**args, "channels": (4, 4)})
+    odd = checkpoint.save(tmp_path / "odd.pt", checkpoint.make(other, "stems", {}))
+    capsys.readouterr()
+    assert main(["ensemble", str(paths[0]), str(odd), "--out", str(tmp_path / "x.pt")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cannot join an ensemble" in err and len(err.splitlines()) == 1
+
+
 def test_mixture_gain_oracle_is_the_least_squares_scaling():
     rng = np.random.default_rng(3)
     refs = {"a": rng.standard_normal((2, 4000)), "b": 0.3 * rng.standard_normal((2, 4000))}

@@ -205,7 +205,7 @@ def test_every_flag_with_a_tiny_model(tmp_path, tiny_talkers, capsys):
     stereo = np.concatenate([talkers.sum(0), 0.8 * talkers.sum(0)])
     sf.write(song, stereo.T, 16000, subtype="FLOAT")
     for flags in ([], ["--no-mid"], ["--no-trace"], ["--sources", "2", "--segment-seconds", "2"],
-                  ["--device", "cpu", "--batch", "2"]):
+                  ["--device", "cpu", "--batch", "2"], ["--passes", "1"], ["--passes", "4"]):
         out = tmp_path / ("o" + "".join(flags))
         assert main(["separate", str(song), "-m", "talkers", "--model", str(tiny_talkers),
                      "-o", str(out), "-q", *flags]) == 0, capsys.readouterr().err
@@ -218,6 +218,44 @@ def test_every_flag_with_a_tiny_model(tmp_path, tiny_talkers, capsys):
                  str(tmp_path / "x"), "--sources", "3"]) == 2
     err = capsys.readouterr().err
     assert "separates 2 talkers, not 3" in err and len(err.strip().splitlines()) == 1
+    assert main(["separate", str(song), "-m", "talkers", "--model", str(tiny_talkers), "-o",
+                 str(tmp_path / "y"), "--passes", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "passes" in err and len(err.strip().splitlines()) == 1
+
+
+class _Swapping(torch.nn.Module):
+    """Two 'talkers' (the input's positive and negative halves): for the input, in one order
+    over the first 2 s and the other order after; for the negated input, in the first order
+    throughout."""
+
+    name, sources, sample_rate, audio_channels, residual = "swap", ("a", "b"), 1000, 1, None
+    permutation_invariant, stride = True, 4
+
+    def forward(self, x):
+        pos, neg = x.clamp(min=0), x.clamp(max=0)
+        out = torch.stack([pos, neg], dim=1)
+        if float(x[..., :50].sum()) < 0:  # the negated pass: the other order throughout
+            return out.flip(1)
+        out[..., 2000:] = out[..., 2000:].flip(1)
+        return out
+
+
+def test_averaged_passes_align_each_pass_to_the_first_block_by_block():
+    """Passes of a permutation-invariant model are put in the first pass's order before the
+    mean, per 2 s block; one pass is the model itself."""
+    from unweave.nn.tta import Averaged, pass_plan
+
+    assert pass_plan(4, 16) == [(0, 1), (8, 1), (0, -1), (8, -1)]
+    x = torch.sin(torch.arange(4000.0) / 100)[None, None] + 0.01
+    model = _Swapping()
+    np.testing.assert_allclose(Averaged(model, 1)(x), model(x))
+    first = model(x)
+    third = Averaged(model, 3)(x)
+    # Pass 2 (delayed) matches pass 1 as it is; the negated pass is reordered in every block.
+    assert float((third - first).abs().mean()) < 0.005  # but where the delayed pass swaps
+    with pytest.raises(ValueError, match="passes must be"):
+        Averaged(model, 0)
 
 
 def _speakers(tmp_path, n=4):

@@ -262,6 +262,20 @@ def test_moving_average_is_validated_shipped_and_resumed(tmp_path):
         assert task.validate(model.eval(), "cpu") == pytest.approx(whole["validation"][-1])
 
 
+def test_moving_average_warms_up_then_keeps_its_decay():
+    """Early on the average follows the weights (decay (1 + n) / (10 + n)); later it uses the
+    given decay."""
+    from unweave.nn.train.loop import warm_ema
+
+    update = warm_ema(0.99)
+    avg, cur = [torch.zeros(3)], [torch.ones(3)]
+    update(avg, cur, torch.tensor(0))
+    assert float(avg[0][0]) == pytest.approx(0.9)
+    avg = [torch.zeros(3)]
+    update(avg, cur, torch.tensor(10_000))
+    assert float(avg[0][0]) == pytest.approx(0.01)
+
+
 def _train_command(data, out, *extra):
     return [sys.executable, "-m", "unweave", "train", "drnn", "--data", str(data), "--epochs",
             "3", "--steps", "8", "--batch", "2", "--segment", "0.5", "--hidden", "16",

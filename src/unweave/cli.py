@@ -462,7 +462,7 @@ def _music_options(args):
                      extra_vocals=args.extra_vocals or [], extra_p=args.extra_p,
                      unpaired=args.unpaired, adversarial=args.adversarial,
                      gamma=getattr(args, "gamma", None), vocal_speed=args.vocal_speed,
-                     stem_speed=args.stem_speed)
+                     stem_speed=args.stem_speed, scored=_names(args.scored))
 
 
 def _speech_options(args):
@@ -508,7 +508,9 @@ def _names(text: str | None) -> list[str]:
 
 # --- average ----------------------------------------------------------------------------------
 
-def cmd_average(args) -> int:
+def _join_checkpoints(args, combine, what: str) -> int:
+    """Write ``combine(checkpoints, names)`` to ``--out`` (never over a file without
+    ``--force``), with the command that made it."""
     import shlex
 
     from unweave.nn import checkpoint
@@ -517,14 +519,30 @@ def cmd_average(args) -> int:
     if out.exists() and not args.force:
         raise UnweaveError(f"{out}: exists (use --force to replace it)")
     if len(args.models) < 2:
-        raise UnweaveError("name at least two checkpoints to average")
-    data = checkpoint.average([checkpoint.load(m) for m in args.models], args.models)
+        raise UnweaveError(f"name at least two checkpoints to {what}")
+    data = combine([checkpoint.load(m) for m in args.models], args.models)
     data["training"]["command"] = "unweave " + shlex.join(args.argv)
     checkpoint.save(out, data)
     if not args.quiet:
-        print(f"{out}: the mean of {len(args.models)} checkpoints of "
-              f"'{data['model_name']}' ({data.get('recipe')})")
+        print(f"{out}: {what}d {len(args.models)} checkpoints of '{data['model_name']}' "
+              f"({data.get('recipe')})")
     return 0
+
+
+def cmd_average(args) -> int:
+    from unweave.nn import checkpoint
+
+    return _join_checkpoints(args, checkpoint.average, "average")
+
+
+# --- ensemble ---------------------------------------------------------------------------------
+
+def cmd_ensemble(args) -> int:
+    from unweave.nn import checkpoint
+
+    return _join_checkpoints(
+        args, lambda datas, names: checkpoint.ensemble(
+            datas, names, half=args.half, source_members=args.source_members), "combine")
 
 
 # --- report -----------------------------------------------------------------------------------
@@ -699,7 +717,8 @@ def _add_network_flags(p: argparse.ArgumentParser, recipe) -> None:
                    "--resume continues")
     g.add_argument("--ema", type=finite_float, default=0.0, metavar="DECAY",
                    help="validate and ship a moving average of the weights, updated each step "
-                   "with this decay (0.999: about the last 1000 steps); 0: none")
+                   "with this decay (0.999: about the last 1000 steps), lower over the first "
+                   "steps (warm-up); 0: none")
     g.add_argument("-q", "--quiet", action="store_true")
     cls = MODELS[recipe.model]
     g = p.add_argument_group(f"options of model '{cls.name}' ({cls.summary})")
@@ -741,6 +760,9 @@ def _add_music_flags(p: argparse.ArgumentParser, recipe) -> None:
     g.add_argument("--stem-speed", type=finite_float, default=0.0, metavar="R",
                    help="read each excerpt of the other sources up to R faster or slower, each "
                    "at its own speed (Demucs's pitch/tempo augmentation, per source); 0: never")
+    g.add_argument("--scored", help="train and validate on these sources only (comma-"
+                   "separated, e.g. vocals: a specialist for an ensemble); default: the "
+                   "recipe's")
     g.add_argument("--unpaired", help="folder with mixtures/ and vocals/ (no pairs) for "
                    "adversarial semi-supervised training")
     g.add_argument("--adversarial", type=finite_float, default=0.1,
@@ -904,15 +926,27 @@ def build_parser(method: str | None = None, trainer: str | None = None) -> OneLi
 
     add_train_parser(sub, trainer)
 
-    p = sub.add_parser("average", help="average the weights of checkpoints of one model",
-                       description="Write a checkpoint whose weights are the mean of MODELs' "
-                       "(the same network and settings): a model soup of fine-tunes from one "
-                       "start (Wortsman et al. 2022), or the last checkpoints of a run.")
-    p.add_argument("models", nargs="+", metavar="MODEL")
-    p.add_argument("--out", required=True, help="checkpoint to write (.pt)")
-    p.add_argument("--force", action="store_true", help="replace --out")
-    p.add_argument("-q", "--quiet", action="store_true")
-    p.set_defaults(func=cmd_average)
+    for name, func, help_, description in (
+            ("average", cmd_average, "average the weights of checkpoints of one model",
+             "Write a checkpoint whose weights are the mean of MODELs' (the same network and "
+             "settings): a model soup of fine-tunes from one start (Wortsman et al. 2022), or "
+             "the last checkpoints of a run."),
+            ("ensemble", cmd_ensemble, "join checkpoints of one model into an ensemble",
+             "Write a checkpoint whose network runs every MODEL's trunk and averages their "
+             "masks (mtunet: models trained on their own, with the same settings). Calibrate "
+             "its mask powers anew afterwards.")):
+        p = sub.add_parser(name, help=help_, description=description)
+        p.add_argument("models", nargs="+", metavar="MODEL")
+        p.add_argument("--out", required=True, help="checkpoint to write (.pt)")
+        if name == "ensemble":
+            p.add_argument("--half", action="store_true",
+                           help="store the weights as float16 (half the size; run in float32)")
+            p.add_argument("--source-members", type=_ints, metavar="INTS",
+                           help="per source, the member whose mask it takes (in MODEL order; "
+                           "-1: the mean), e.g. 1,0,0,2 for specialists; default: the mean")
+        p.add_argument("--force", action="store_true", help="replace --out")
+        p.add_argument("-q", "--quiet", action="store_true")
+        p.set_defaults(func=func)
 
     p = sub.add_parser("report", help="HTML pages with players, spectrograms and scores",
                        description="Pages for the tracks 'unweave separate' wrote into "

@@ -113,7 +113,13 @@ def upgrade(data: dict) -> dict:
 def mismatch(data: dict, model) -> str | None:
     """Why the checkpoint ``data`` cannot hold ``model``'s weights (another architecture or
     other settings), or None when it can."""
-    if data["model_name"] != model.name or dict(data["model_args"]) != model.model_args():
+    import inspect
+
+    defaults = {name: list(p.default) if isinstance(p.default, tuple) else p.default
+                for name, p in inspect.signature(type(model).__init__).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+    saved = {**defaults, **dict(data["model_args"])}  # options newer than the checkpoint
+    if data["model_name"] != model.name or saved != model.model_args():
         return (f"it holds '{data['model_name']}' {dict(data['model_args'])}; this run builds "
                 f"'{model.name}' {model.model_args()}")
     return None
@@ -160,6 +166,57 @@ def average(datas: list[dict], names: list[str]) -> dict:
         if all(r.get(key) == records[0].get(key) for r in records) and key in records[0]:
             training[key] = records[0][key]
     return {**strip(first), "state_dict": state, "training": training}
+
+
+def ensemble(datas: list[dict], names: list[str], half: bool = False,
+             source_members: list[int] | None = None) -> dict:
+    """One checkpoint whose model holds the members of all of ``datas`` and averages their
+    masks (``mtunet``'s ``members``): checkpoints of one model and recipe, the same settings
+    but for ``members`` and ``mask_powers`` (reset: calibrate the ensemble anew), each trained
+    on its own. ``half`` stores the weights as float16 (half the file; loading casts them
+    back to float32). ``source_members`` takes each source's mask from one member (in the
+    order given, members of an ensemble counted in turn; -1: the mean of all). Its
+    ``training`` lists each one's training record."""
+
+    from unweave.nn.models import MODELS
+
+    first = datas[0]
+    cls = MODELS.get(first["model_name"])
+    if cls is None or not hasattr(cls, "member_prefix"):
+        raise UnweaveError(f"{names[0]}: model '{first['model_name']}' cannot hold an "
+                           "ensemble (mtunet can)")
+
+    def settings(data: dict) -> tuple:
+        args = {k: v for k, v in dict(data["model_args"]).items()
+                if k not in ("members", "mask_powers", "source_members")}
+        return data["model_name"], args, data.get("recipe")
+
+    state, count = {}, 0
+    for name, data in zip(names, datas):
+        if settings(data) != settings(first):
+            raise UnweaveError(f"{name}: cannot join an ensemble with {names[0]}: another "
+                               "model, recipe or settings")
+        for j in range(int(data["model_args"].get("members", 1))):
+            source, target = cls.member_prefix(j), cls.member_prefix(count)
+            state.update({target + key[len(source):]: value
+                          for key, value in data["state_dict"].items()
+                          if key.startswith(source)})
+            count += 1
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    records = [{"path": str(n), **d.get("training", {})} for n, d in zip(names, datas)]
+    training = {"ensemble_of": records}
+    for key in ("data", "split"):
+        if all(r.get(key) == records[0].get(key) for r in records) and key in records[0]:
+            training[key] = records[0][key]
+    chosen = list(source_members or [])
+    n_sources = len(first["model_args"]["sources"])
+    if chosen and (len(chosen) != n_sources or not all(-1 <= k < count for k in chosen)):
+        raise UnweaveError(f"--source-members: one member (0..{count - 1}, or -1: their "
+                           f"mean) per source ({n_sources}); got {chosen}")
+    args = {**dict(first["model_args"]), "members": count, "mask_powers": [],
+            "source_members": chosen}
+    return {**strip(first), "model_args": args, "state_dict": state, "training": training}
 
 
 def model_from(data: dict, name: str | Path = "checkpoint"):

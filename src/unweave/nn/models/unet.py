@@ -10,6 +10,12 @@ Strided 5x5 convolutions down, transposed convolutions up with skip connections,
 - ``mtunet``: one network for several sources (as Spleeter's four-stem models, Hennequin et al.
   2020, but one trunk), a mask per source and channel for the bins up to ``bandwidth``; the band
   above takes, per source and frame, the mean mask of the top eighth of the bins below.
+  ``members`` > 1 holds several trunks trained on their own and averages their sigmoid masks
+  (an ensemble, Lakshminarayanan et al. 2017; ``unweave ensemble`` joins checkpoints): one STFT
+  and one inverse for all of them, so each member adds only its trunk's cost.
+  ``source_members`` takes each source's mask from one member instead (-1: the mean): members
+  fine-tuned for one source each (``unweave train stems --scored vocals``), as Open-Unmix
+  trains a network per target.
 """
 
 from __future__ import annotations
@@ -98,8 +104,17 @@ class MultiUNet(MaskModel):
                  sample_rate: int = 44100, audio_channels: int = 2,
                  channels: tuple[int, ...] = (16, 32, 64, 128, 256), dropout: float = 0.3,
                  bandwidth: float = 11025.0, n_fft: int = 4096, hop: int = 1024,
-                 mask_powers: tuple[float, ...] = ()):
+                 mask_powers: tuple[float, ...] = (), members: int = 1,
+                 source_members: tuple[int, ...] = ()):
         super().__init__(sources, sample_rate, audio_channels, n_fft, hop)
+        if members < 1:
+            raise ValueError(f"members must be at least 1; got {members}")
+        self.members = int(members)
+        self.source_members = tuple(int(k) for k in source_members)
+        if self.source_members and (len(self.source_members) != len(self.sources) or not all(
+                -1 <= k < self.members for k in self.source_members)):
+            raise ValueError(f"source_members must name one member (0..{self.members - 1}, "
+                             f"or -1: their mean) per source; got {self.source_members}")
         self.channels, self.dropout = _widths(channels), float(dropout)
         self.bandwidth = float(bandwidth)
         self.mask_powers = tuple(float(p) for p in mask_powers)
@@ -110,13 +125,30 @@ class MultiUNet(MaskModel):
         multiple = 2 ** len(self.channels)
         bins = int(bandwidth * n_fft / sample_rate) // multiple * multiple
         self.max_bin = max(multiple, min(bins, (n_fft // 2 + 1) // multiple * multiple))
-        self.trunk = Trunk(audio_channels, audio_channels * len(self.sources), self.channels,
-                           dropout)
+        def trunk() -> Trunk:
+            return Trunk(audio_channels, audio_channels * len(self.sources), self.channels,
+                         dropout)
+
+        self.trunk = trunk()  # the first member (its own name: older checkpoints' keys)
+        self.more_trunks = nn.ModuleList(trunk() for _ in range(self.members - 1))
+
+    @staticmethod
+    def member_prefix(k: int) -> str:
+        """Where member ``k``'s weights sit in the state dict."""
+        return "trunk." if k == 0 else f"more_trunks.{k - 1}."
 
     def masks(self, spec: torch.Tensor) -> torch.Tensor:
         b, c, f, t = spec.shape
         x = torch.log1p(spec[..., : self.max_bin, :].abs())
-        m = torch.sigmoid(self.trunk(x)).reshape(b, len(self.sources), c, self.max_bin, t)
+        shape = (b, len(self.sources), c, self.max_bin, t)
+        each = [torch.sigmoid(trunk(x)).reshape(shape)
+                for trunk in (self.trunk, *self.more_trunks)]
+        mean = each[0] if self.members == 1 else torch.stack(each).mean(dim=0)
+        if self.source_members:  # specialists: a source's mask from one member
+            m = torch.stack([mean[:, j] if k < 0 else each[k][:, j]
+                             for j, k in enumerate(self.source_members)], dim=1)
+        else:
+            m = mean
         if self.mask_powers:  # calibrated on validation tracks: below 1 widens a source's mask
             m = m ** m.new_tensor(self.mask_powers).view(1, -1, 1, 1, 1)
         # The sources together take at most the mixture: where the masks sum above one, they

@@ -93,6 +93,26 @@ def _mean(values: list[float]) -> float:
     return float(np.mean(finite)) if finite else float("nan")
 
 
+def warm_ema(decay: float):
+    """The moving-average update of :class:`torch.optim.swa_utils.AveragedModel` with a
+    warm-up: after ``n`` updates the decay is ``min(decay, (1 + n) / (10 + n))`` (as
+    TensorFlow's ``ExponentialMovingAverage`` with ``num_updates``), so an average started from
+    random weights forgets them within a few hundred steps rather than thousands."""
+    import torch
+
+    @torch.no_grad()
+    def update(averaged: list, current: list, n) -> None:
+        if not (averaged[0].is_floating_point() or averaged[0].is_complex()):
+            for a, c in zip(averaged, current):  # counters (batch norm's): the model's own
+                a.copy_(c)
+            return
+        steps = float(n)
+        rate = min(decay, (1 + steps) / (10 + steps))
+        torch._foreach_lerp_(averaged, current, 1 - rate)
+
+    return update
+
+
 def _scheduler(name: str, optimizer, config: TrainConfig):
     if name == "plateau":
         return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5,
@@ -139,9 +159,9 @@ class Trainer:
         self.scheduler = _scheduler(config.scheduler, self.optimizer, config)
         self.ema = None
         if config.ema:
-            from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+            from torch.optim.swa_utils import AveragedModel
 
-            self.ema = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(config.ema),
+            self.ema = AveragedModel(self.model, multi_avg_fn=warm_ema(config.ema),
                                      use_buffers=True)
         self.history: dict[str, list] = {"loss": [], "step_loss": [], "validation": [],
                                          "lr": [], "seconds": []}

@@ -156,6 +156,8 @@ class MusicData:
     gamma: float | None = None  # the discriminative loss's weight (None: the loss's default)
     vocal_speed: float = 0.0  # vocals read up to this much faster or slower (0: never)
     stem_speed: float = 0.0  # every other source read up to this much faster or slower
+    scored: list[str] = field(default_factory=list)  # sources trained and validated (empty:
+    # the recipe's loss_sources)
 
 
 def _speeds(sources: Sequence[str], options: MusicData) -> dict[str, float]:
@@ -227,7 +229,12 @@ def music_task(recipe: Recipe, options: MusicData, seed: int, on_skip: Callable 
         if not pool:
             raise UnweaveError(f"{', '.join(options.extra_vocals)}: no track with vocals")
         extra = {"vocals": pool}
-    scored = tuple(recipe.sources.index(s) for s in (recipe.loss_sources or recipe.sources))
+    unknown = [s for s in options.scored if s not in recipe.sources]
+    if unknown:
+        raise UnweaveError(f"--scored {', '.join(unknown)}: not a source of '{recipe.name}' "
+                           f"({', '.join(recipe.sources)})")
+    chosen = tuple(options.scored) or recipe.loss_sources
+    scored = tuple(recipe.sources.index(s) for s in (chosen or recipe.sources))
     samples = int(round(recipe.segment * recipe.sample_rate))
     examples = MusicExamples(train, recipe.sources, recipe.sample_rate, recipe.audio_channels,
                              samples, seed, options.remix, extra=extra, extra_p=options.extra_p,
@@ -240,7 +247,7 @@ def music_task(recipe: Recipe, options: MusicData, seed: int, on_skip: Callable 
     task = Task(examples, loss,
                 lambda model, device: music_score(model, val, scored,
                                                   options.validation_seconds, device),
-                loss_sources=scored if recipe.loss_sources else None, pit=recipe.pit,
+                loss_sources=scored if chosen else None, pit=recipe.pit,
                 domain=recipe.domain,
                 info={"data": [str(d) for d in folders] + [str(d) for d in
                                                            options.extra_vocals],
