@@ -261,19 +261,19 @@ class TalkersSeparator(NeuralSeparator):
     def __post_init__(self):
         super().__post_init__()
         self.ordered_sources = False  # trained with PIT: the talkers have no fixed order
-        from unweave.nn.tta import MAX_PASSES
+        from unweave.nn.tta import Averaged
 
-        if not 1 <= self.passes <= MAX_PASSES:
-            raise UnweaveError(f"need 1 <= passes <= {MAX_PASSES}")
+        try:  # built once; the wrapper checks the number of passes
+            self._averaged = Averaged(self._network, self.passes)
+        except ValueError as exc:
+            raise UnweaveError(str(exc)) from None
         if self.n_sources and self.n_sources != len(self.sources):
             raise UnweaveError(f"this model separates {len(self.sources)} talkers, not "
                                f"{self.n_sources} (train one with 'unweave train talkers "
                                f"--talkers {self.n_sources}')")
 
     def network(self):
-        from unweave.nn.tta import Averaged
-
-        return self._network if self.passes == 1 else Averaged(self._network, self.passes)
+        return self._network if self.passes == 1 else self._averaged
 
     def separate(self, mixture, sample_rate, **inputs):
         if mixture.shape[0] == 1 or not self.mid:

@@ -113,12 +113,7 @@ def upgrade(data: dict) -> dict:
 def mismatch(data: dict, model) -> str | None:
     """Why the checkpoint ``data`` cannot hold ``model``'s weights (another architecture or
     other settings), or None when it can."""
-    import inspect
-
-    defaults = {name: list(p.default) if isinstance(p.default, tuple) else p.default
-                for name, p in inspect.signature(type(model).__init__).parameters.items()
-                if p.default is not inspect.Parameter.empty}
-    saved = {**defaults, **dict(data["model_args"])}  # options newer than the checkpoint
+    saved = {**model.default_args(), **dict(data["model_args"])}  # newer options: defaults
     if data["model_name"] != model.name or saved != model.model_args():
         return (f"it holds '{data['model_name']}' {dict(data['model_args'])}; this run builds "
                 f"'{model.name}' {model.model_args()}")
@@ -160,12 +155,19 @@ def average(datas: list[dict], names: list[str]) -> dict:
             state[key] = (total / len(datas)).to(value.dtype)
         else:
             state[key] = value.clone()
+    return {**strip(first), "state_dict": state,
+            "training": _joined_training("average_of", datas, names)}
+
+
+def _joined_training(kind: str, datas: list[dict], names: list[str]) -> dict:
+    """The ``training`` record of a checkpoint made of ``datas``: each one's record under
+    ``kind``, and the data and split they all share (a soup of one split is one split)."""
     records = [{"path": str(n), **d.get("training", {})} for n, d in zip(names, datas)]
-    training = {"average_of": records}
-    for key in ("data", "split"):  # what they share (a soup of one split is still one split)
+    training = {kind: records}
+    for key in ("data", "split"):
         if all(r.get(key) == records[0].get(key) for r in records) and key in records[0]:
             training[key] = records[0][key]
-    return {**strip(first), "state_dict": state, "training": training}
+    return training
 
 
 def ensemble(datas: list[dict], names: list[str], half: bool = False,
@@ -204,19 +206,14 @@ def ensemble(datas: list[dict], names: list[str], half: bool = False,
             count += 1
     if half:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
-    records = [{"path": str(n), **d.get("training", {})} for n, d in zip(names, datas)]
-    training = {"ensemble_of": records}
-    for key in ("data", "split"):
-        if all(r.get(key) == records[0].get(key) for r in records) and key in records[0]:
-            training[key] = records[0][key]
-    chosen = list(source_members or [])
-    n_sources = len(first["model_args"]["sources"])
-    if chosen and (len(chosen) != n_sources or not all(-1 <= k < count for k in chosen)):
-        raise UnweaveError(f"--source-members: one member (0..{count - 1}, or -1: their "
-                           f"mean) per source ({n_sources}); got {chosen}")
     args = {**dict(first["model_args"]), "members": count, "mask_powers": [],
-            "source_members": chosen}
-    return {**strip(first), "model_args": args, "state_dict": state, "training": training}
+            "source_members": list(source_members or [])}
+    try:  # the model's own checks of its settings
+        cls(**args)
+    except ValueError as exc:
+        raise UnweaveError(f"cannot join an ensemble: {exc}") from None
+    return {**strip(first), "model_args": args, "state_dict": state,
+            "training": _joined_training("ensemble_of", datas, names)}
 
 
 def model_from(data: dict, name: str | Path = "checkpoint"):

@@ -16,20 +16,18 @@ import torch
 
 from unweave.errors import UnweaveError
 from unweave.masking import wiener
+from unweave.nn.models.base import Wrapped
 
 
-class WienerFiltered(torch.nn.Module):
+class WienerFiltered(Wrapped):
     def __init__(self, model, iterations: int = 1):
-        super().__init__()
         if not hasattr(model, "masks") or not hasattr(model, "stft"):
             raise UnweaveError(f"model '{model.name}' gives no masks for a Wiener filter to "
                                "refine")
         if iterations < 0:
             raise UnweaveError(f"Wiener iterations must be >= 0 (got {iterations})")
-        self.model, self.iterations = model, int(iterations)
-        self.name, self.sources = model.name, model.sources
-        self.sample_rate, self.audio_channels = model.sample_rate, model.audio_channels
-        self.residual = model.residual
+        super().__init__(model)
+        self.iterations = int(iterations)
 
     def forward(self, mixture: torch.Tensor) -> torch.Tensor:
         if self.iterations == 0:

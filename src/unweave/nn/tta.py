@@ -16,11 +16,11 @@ stride (or the STFT's hop); negated; delayed and negated.
 
 from __future__ import annotations
 
-import itertools
-
 import torch
 import torch.nn.functional as F
-from torch import nn
+
+from unweave.chunks import best_order
+from unweave.nn.models.base import Wrapped
 
 MAX_PASSES = 4
 
@@ -31,18 +31,14 @@ def pass_plan(passes: int, stride: int) -> list[tuple[int, int]]:
     return [(0, 1), (half, 1), (0, -1), (half, -1)][:passes]
 
 
-class Averaged(nn.Module):
+class Averaged(Wrapped):
     """``model``'s outputs averaged over ``passes`` transformed inputs (1..4)."""
 
     def __init__(self, model, passes: int = 3):
-        super().__init__()
         if not 1 <= passes <= MAX_PASSES:
             raise ValueError(f"passes must be 1..{MAX_PASSES}; got {passes}")
-        self.model, self.passes = model, int(passes)
-        self.name, self.sources = model.name, model.sources
-        self.sample_rate, self.audio_channels = model.sample_rate, model.audio_channels
-        self.residual = model.residual
-        self.permutation_invariant = bool(getattr(model, "permutation_invariant", False))
+        super().__init__(model)
+        self.passes = int(passes)
         # Half the encoder's stride (Conv-TasNet) or hop (STFT models): the least-aligned
         # position on its frame grid.
         grid = getattr(model, "stride", None) or getattr(model, "hop", None) or 2
@@ -51,10 +47,10 @@ class Averaged(nn.Module):
     def forward(self, mixture: torch.Tensor) -> torch.Tensor:
         n = mixture.shape[-1]
         total = None
-        for delay, sign in self.plan:
+        for delay, sign in self.plan:  # each pass's output is a new tensor
             out = self.model(F.pad(mixture, (delay, 0)) * sign)[..., delay:delay + n] * sign
             if total is None:
-                total = out.clone()
+                total = out
                 continue
             if self.permutation_invariant:
                 out = aligned(out, total, int(self.sample_rate * ALIGN_SECONDS))
@@ -63,24 +59,19 @@ class Averaged(nn.Module):
 
 
 #: Passes of a permutation-invariant model are matched in blocks this long (chosen on validation
-#: among the whole segment, 0.5 s and 2 s): a pass may move a
-#: talker to the other output within a segment, at another moment than the first pass does.
+#: among the whole segment, 0.5 s and 2 s): a pass may move a talker to the other output within
+#: a segment, at another moment than the first pass does.
 ALIGN_SECONDS = 2.0
 
 
 def aligned(out: torch.Tensor, target: torch.Tensor, block: int) -> torch.Tensor:
     """``out`` ``(B, S, C, T)`` with its sources reordered, block by block of ``block``
-    samples, to correlate best with ``target``'s."""
-    orders = list(itertools.permutations(range(out.shape[1])))
+    samples, to continue ``target``'s (:func:`unweave.chunks.best_order`)."""
     result = out.clone()
     for start in range(0, out.shape[-1], block):
-        piece = out[..., start:start + block]
-        ref = target[..., start:start + block]
-        # (B, S_out, S_ref) correlations; each order's total; the best order per item.
-        corr = torch.einsum("bict,bjct->bij", piece, ref)
-        scores = torch.stack([sum(corr[:, p[j], j] for j in range(len(p))) for p in orders],
-                             dim=1)
-        best = torch.as_tensor(orders, device=out.device)[scores.argmax(dim=1)]  # (B, S)
-        index = best[:, :, None, None].expand_as(piece)
-        result[..., start:start + block] = torch.gather(piece, 1, index)
+        span = slice(start, start + block)
+        for b in range(out.shape[0]):
+            order = best_order(target[b, ..., span].cpu().numpy(),
+                               out[b, ..., span].cpu().numpy())
+            result[b, ..., span] = out[b, order][..., span]
     return result

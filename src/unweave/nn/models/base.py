@@ -71,6 +71,13 @@ class SeparationModel(nn.Module):
         return args
 
     @classmethod
+    def default_args(cls) -> dict:
+        """The constructor's defaults, as :meth:`model_args` would hold them (plain lists)."""
+        return {p.name: list(p.default) if isinstance(p.default, tuple) else p.default
+                for p in list(inspect.signature(cls.__init__).parameters.values())[1:]
+                if p.default is not inspect.Parameter.empty}
+
+    @classmethod
     def options(cls) -> list[ModelOption]:
         """The architecture options users may set (the constructor's, less :data:`BASE_ARGS`)."""
         hints = typing.get_type_hints(cls.__init__)
@@ -94,6 +101,19 @@ class SeparationModel(nn.Module):
 
     def process(self, block, state: dict):
         raise NotImplementedError(f"'{self.name}' is not a causal model: run it offline")
+
+
+class Wrapped(nn.Module):
+    """Base of modules that run a model and change its outputs (a post-filter, test-time
+    passes): they describe themselves as the model does, so they run wherever it runs."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+        self.name, self.sources = model.name, model.sources
+        self.sample_rate, self.audio_channels = model.sample_rate, model.audio_channels
+        self.residual = model.residual
+        self.permutation_invariant = bool(getattr(model, "permutation_invariant", False))
 
 
 def _kind(hint) -> str:
