@@ -323,9 +323,18 @@ def test_model_files_with_a_pickle_payload_are_refused_and_nothing_runs(capsys, 
 
 # --- writes that fail half-way ----------------------------------------------------------------
 
-def _cli(*argv, **kwargs) -> subprocess.Popen:
+def _cli(*argv, preexec_fn=None, **kwargs) -> subprocess.Popen:
+    """The command in a child process that hears Ctrl-C as a terminal's would: a suite run
+    as a background job (``make test &``, ``nohup``) inherits SIGINT ignored, and Python then
+    installs no KeyboardInterrupt handler."""
+    def child():
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        if preexec_fn is not None:
+            preexec_fn()
+
     return subprocess.Popen([sys.executable, "-m", "unweave", *map(str, argv)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=child, **kwargs)
 
 
 def _limit_file_size():

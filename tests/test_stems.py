@@ -102,6 +102,28 @@ def test_wiener_filter_refines_masks_toward_the_sources():
         np.testing.assert_allclose(one.sum(0), mixture, atol=1e-6)
 
 
+def test_wiener_first_pass_takes_the_masks_as_power_ratios():
+    """The network's amplitude masks enter the filter as ``sqrt(mask) * x``: on one channel
+    there is no spatial model to refine, so one pass gives back the masks' own output when
+    they sum to one (entering as ``mask * x`` would square them, toward a binary mask)."""
+    from unweave.nn.postfilter import WienerFiltered
+
+    torch.manual_seed(0)
+    model = build("mtunet", {"channels": (4, 8), "n_fft": 256, "hop": 64,
+                             "audio_channels": 1}).eval()
+    mixture = torch.randn(1, 1, 4000)
+    spec = model.stft(mixture)
+    masks = torch.softmax(3 * torch.randn(1, 4, *spec.shape[1:]), dim=1)
+    model.masks = lambda _: masks
+    with torch.no_grad():
+        filtered = WienerFiltered(model, 1)(mixture)
+        expected = model.stft.inverse(spec[:, None] * masks, mixture.shape[-1])
+        squared = model.stft.inverse(spec[:, None] * masks**2 / (masks**2).sum(1, keepdim=True),
+                                     mixture.shape[-1])
+    np.testing.assert_allclose(filtered.numpy(), expected.numpy(), atol=1e-4)
+    assert float((filtered - squared).abs().max()) > 1e-2
+
+
 def test_mask_powers_widen_a_source_and_travel_in_the_checkpoint(tmp_path):
     """A power below 1 gives a source more of each bin (before the cap), the powers rebuild
     from the checkpoint, and a wrong count is refused."""

@@ -44,26 +44,52 @@ def binary_masks(magnitudes: np.ndarray) -> np.ndarray:
     )
 
 
+def _power(y: np.ndarray) -> np.ndarray:
+    """``|y|^2`` without the square root of ``np.abs``."""
+    return y.real**2 + y.imag**2
+
+
 def _spatial_covariances(estimates: np.ndarray, psd: np.ndarray, eps: float) -> np.ndarray:
     """Each source's spatial covariance ``(S, F, C, C)``: ``sum_t y y^H / sum_t v``, from
     source images ``(S, C, F, T)`` and their power spectral densities ``(S, F, T)``."""
-    cov = np.einsum("scft,sdft->sfcd", estimates, estimates.conj())
+    by_bin = estimates.transpose(0, 2, 1, 3)  # (S, F, C, T)
+    cov = np.matmul(by_bin, by_bin.conj().swapaxes(-1, -2))
     return cov / (eps + psd.sum(axis=-1))[..., None, None]
 
 
 def _solve(cov: np.ndarray, x: np.ndarray) -> np.ndarray:
     """``cov^{-1} x`` per bin: ``cov`` ``(F, T, C, C)``, ``x`` ``(C, F, T)`` -> ``(C, F, T)``
-    (closed form for one or two channels)."""
-    c = x.shape[0]
-    if c == 1:
+    (closed form for one channel)."""
+    if x.shape[0] == 1:
         return x / cov[None, ..., 0, 0]
-    if c == 2:
-        a, b = cov[..., 0, 0], cov[..., 0, 1]
-        cc, d = cov[..., 1, 0], cov[..., 1, 1]
-        det = a * d - b * cc
-        return np.stack([d * x[0] - b * x[1], a * x[1] - cc * x[0]]) / det
     z = np.linalg.solve(cov, np.moveaxis(x, 0, -1)[..., None])[..., 0]
     return np.moveaxis(z, -1, 0)
+
+
+def _filter(psd: np.ndarray, cov: np.ndarray, x: np.ndarray, eps: float) -> np.ndarray:
+    """The sources' posterior means ``v_j R_j C_x^{-1} x`` ``(S, C, F, t)`` from their
+    variances ``(S, F, t)``, spatial covariances ``(S, F, C, C)`` and the mixture
+    ``(C, F, t)``; ``C_x = sum_j v_j R_j + eps I``."""
+    if x.shape[0] == 2:
+        return _filter_stereo(psd, cov, x, eps)
+    eye = (eps * np.eye(x.shape[0])).astype(x.dtype)
+    mix_cov = np.einsum("sft,sfcd->ftcd", psd, cov) + eye
+    z = _solve(mix_cov, x)
+    return psd[:, None] * np.einsum("sfcd,dft->scft", cov, z)
+
+
+def _filter_stereo(psd: np.ndarray, cov: np.ndarray, x: np.ndarray, eps: float) -> np.ndarray:
+    """:func:`_filter` for two channels, in closed form on whole ``(F, t)`` planes (no
+    per-bin 2 x 2 arrays)."""
+    r00, r11 = cov[:, :, 0, 0].real[..., None], cov[:, :, 1, 1].real[..., None]  # (S, F, 1)
+    r01 = cov[:, :, 0, 1][..., None]  # R is Hermitian: R_10 = conj(R_01)
+    a = np.sum(psd * r00, axis=0) + eps  # C_x, (F, t): [[a, b], [conj(b), d]]
+    d = np.sum(psd * r11, axis=0) + eps
+    b = np.sum(psd * r01, axis=0)
+    det = a * d - _power(b)
+    z0 = (d * x[0] - b * x[1]) / det
+    z1 = (a * x[1] - b.conj() * x[0]) / det
+    return np.stack([psd * (r00 * z0 + r01 * z1), psd * (r01.conj() * z0 + r11 * z1)], axis=1)
 
 
 def wiener(
@@ -101,17 +127,14 @@ def wiener(
     if not np.iscomplexobj(estimates):
         estimates = estimates * np.exp(1j * np.angle(mixture))
     scale = max(float(np.abs(mixture).max()), eps)
-    x = (mixture / scale).astype(dtype)
-    y = (np.asarray(estimates) / scale).astype(dtype)
-    n_chan, n_frames = x.shape[0], x.shape[-1]
-    eye = (eps * np.eye(n_chan)).astype(dtype)
+    x = np.asarray(mixture / scale, dtype=dtype)
+    y = np.asarray(np.asarray(estimates) / scale, dtype=dtype)
+    n_frames = x.shape[-1]
     for _ in range(max(iterations, 1)):
-        psd = np.mean(np.abs(y) ** 2, axis=1).astype(real)  # (S, F, T)
-        cov = _spatial_covariances(y, psd, eps).astype(dtype)  # (S, F, C, C)
+        psd = np.mean(_power(y), axis=1).astype(real, copy=False)  # (S, F, T)
+        cov = _spatial_covariances(y, psd, eps).astype(dtype, copy=False)  # (S, F, C, C)
         for t0 in range(0, n_frames, block_frames):
             t = slice(t0, t0 + block_frames)
-            # The mixture's covariance per bin (F, t, C, C), z = C_x^{-1} x, y_j = v_j R_j z.
-            mix_cov = np.einsum("sft,sfcd->ftcd", psd[:, :, t], cov) + eye
-            z = _solve(mix_cov, x[..., t])
-            y[..., t] = psd[:, None, :, t] * np.einsum("sfcd,dft->scft", cov, z)
-    return (y * scale).astype(np.result_type(mixture.dtype, np.complex64))
+            y[..., t] = _filter(psd[:, :, t], cov, x[..., t], eps)
+    y *= scale  # y is this function's own array
+    return y.astype(np.result_type(mixture.dtype, np.complex64), copy=False)
