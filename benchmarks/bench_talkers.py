@@ -157,28 +157,32 @@ def turn_score(tracks: np.ndarray, est: list[np.ndarray], turns) -> tuple[float,
 def validation_conversations(corpora: Path, talkers_model: str | None, count: int = 8
                              ) -> list[str]:
     """Conversations of the model's own validation speakers (held out of its training, from
-    speechocean762 ``train/``), separated with and without tracing: how the tracing's
-    settings were chosen, without the test speakers."""
+    speechocean762 ``train/``), separated with the defaults and with some refinements off:
+    how those settings were chosen, without the test speakers."""
     from unweave.methods.neural import TalkersSeparator, bundled_path
     from unweave.nn import checkpoint
 
     path = talkers_model or str(bundled_path("talkers"))
     speakers = sorted(checkpoint.load(path)["training"]["split"]["validation"])
     rng = np.random.default_rng(5)
-    rows = {True: [], False: []}
+    settings = {"the defaults": {}, "`--no-trace`": {"trace": False},
+                "`--no-remask`": {"remask": False},
+                "`--no-full-band --no-remask` (the eighth session's defaults)":
+                    {"full_band": False, "remask": False}}
+    rows: dict[str, list] = {label: [] for label in settings}
     for k in range(count):
         a, b = rng.choice(len(speakers), 2, replace=False)
         mixture, tracks, turns = conversation(corpora, 90.0, 100 + k, "train",
                                               (speakers[a], speakers[b]))
-        for trace in rows:
-            out = TalkersSeparator(model=path, trace=trace).separate(mixture, RATE).sources
-            rows[trace].append((*turn_score(tracks, [out[n] for n in out], turns),
+        for label, options in settings.items():
+            out = TalkersSeparator(model=path, **options).separate(mixture, RATE).sources
+            rows[label].append((*turn_score(tracks, [out[n] for n in out], turns),
                                 len(turns)))
     lines = [f"{count} conversations of 90 s between validation speakers of `{Path(path).name}`"
-             " (seeds 100-107)", "", "| tracing | whole-file SI-SDRi (dB) | utterances on their "
+             " (seeds 100-107)", "", "| setting | whole-file SI-SDRi (dB) | utterances on their "
              "talker's output |", "|---|---|---|"]
-    for trace, r in rows.items():
-        lines.append(f"| {'on' if trace else 'off'} | {np.mean([x[0] for x in r]):.2f} | "
+    for label, r in rows.items():
+        lines.append(f"| {label} | {np.mean([x[0] for x in r]):.2f} | "
                      f"{sum(x[1] for x in r)} of {sum(x[2] for x in r)} |")
     return lines
 
