@@ -326,8 +326,8 @@ def test_the_band_a_network_cannot_hear_goes_to_whoever_is_talking():
     close to the full-band talkers; 30 s blocks give what one pass over the whole gives; a
     rate within the heard band is left alone."""
     from unweave import refine
-    from unweave.metrics.si_sdr import si_sdr
     from unweave.audio import resample
+    from unweave.metrics.si_sdr import si_sdr
 
     rng = np.random.default_rng(3)
     rate, n = 16000, 16000 * 12
