@@ -91,12 +91,16 @@ def noisereduce(noisy: np.ndarray) -> np.ndarray:
     return nr.reduce_noise(y=noisy[0], sr=RATE)[None].astype(np.float32)
 
 
-def quality_table(cases, model: str | None) -> list[str]:
+def quality_table(cases, model: str | None, also: tuple[str, ...] = ()) -> list[str]:
+    """The test table; ``also``: more `enhance` checkpoints, each a row of the same run."""
     enhance = get_method("enhance")(**({"model": model} if model else {}))
+    earlier = {f"enhance, `{Path(path).name}`": get_method("enhance")(model=path)
+               for path in also}
     irm = get_method("irm")()
     methods = {
         "noisy input": lambda x, s, n: x,
         "enhance (unweave)": lambda x, s, n: enhance(x, RATE)["speech"],
+        **{label: (lambda x, s, n, e=e: e(x, RATE)["speech"]) for label, e in earlier.items()},
         "RNNoise (pyrnnoise 0.4)": lambda x, s, n: rnnoise(x),
         "noisereduce 3": lambda x, s, n: noisereduce(x),
         "ideal ratio mask (oracle)": lambda x, s, n: irm(x, RATE, references={
@@ -185,11 +189,14 @@ def stream_table(model: str | None) -> list[str]:
     return lines
 
 
-def main(corpora: str, model: str | None = None) -> list[str]:
+def main(corpora: str, model: str | None = None, also: tuple[str, ...] = ()) -> list[str]:
     cases, noises = test_set(Path(corpora).expanduser())
     return [f"Machine: {machine()}; {noises} held-out noise recordings", ""] + \
-        quality_table(cases, model) + [""] + stream_table(model)
+        quality_table(cases, model, also) + [""] + stream_table(model)
 
 
-if __name__ == "__main__":
-    print("\n".join(main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)))
+if __name__ == "__main__":  # CORPORA [MODEL] [--also EARLIER.pt ...]
+    args = sys.argv[1:]
+    also = tuple(args[args.index("--also") + 1:]) if "--also" in args else ()
+    args = args[:args.index("--also")] if "--also" in args else args
+    print("\n".join(main(args[0], args[1] if len(args) > 1 else None, also)))
