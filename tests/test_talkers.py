@@ -320,7 +320,7 @@ def test_the_validation_speakers_do_not_depend_on_the_training_seed(tmp_path):
     assert splits[0]["validation"] and all(s == splits[0] for s in splits)
 
 
-def test_the_band_a_network_cannot_hear_goes_to_whoever_is_talking():
+def test_the_band_a_network_cannot_hear_goes_to_whoever_is_talking(monkeypatch):
     """Talkers taking turns, heard only below 4 kHz (as an 8 kHz model's outputs at 16 kHz):
     the extension gives each the mixture's top band where it talks, which brings the outputs
     close to the full-band talkers; 30 s blocks give what one pass over the whole gives; a
@@ -340,17 +340,13 @@ def test_the_band_a_network_cannot_hear_goes_to_whoever_is_talking():
     before = si_sdr(talkers[:, 0], heard[:, 0]).si_sdr
     after = si_sdr(talkers[:, 0], filled[:, 0]).si_sdr
     assert np.all(before < 4) and np.all(after > before + 8), (before, after)
-    old = refine.BLOCK_SECONDS
-    try:
-        refine.BLOCK_SECONDS = 2.5
-        np.testing.assert_allclose(refine.extend_band(heard, mixture, rate, 4000.0), filled,
-                                   atol=1e-5)
-    finally:
-        refine.BLOCK_SECONDS = old
+    monkeypatch.setattr(refine, "BLOCK_SECONDS", 2.5)
+    np.testing.assert_allclose(refine.extend_band(heard, mixture, rate, 4000.0), filled,
+                               atol=1e-5)
     assert refine.extend_band(heard, mixture, 8000, 4000.0) is heard
 
 
-def test_remask_keeps_the_shares_and_sums_to_the_mixture():
+def test_remask_keeps_the_shares_and_sums_to_the_mixture(monkeypatch):
     """The mixture under the outputs' ratio masks: artifacts that the mixture does not hold
     are gone, the outputs add up to the mixture, and 30 s blocks match one pass."""
     from unweave import refine
@@ -364,9 +360,5 @@ def test_remask_keeps_the_shares_and_sums_to_the_mixture():
     np.testing.assert_allclose(masked.sum(0), mixture, atol=1e-5)
     assert np.all(si_sdr(talkers[:, 0], masked[:, 0]).si_sdr
                   > si_sdr(talkers[:, 0], rough[:, 0]).si_sdr + 3)
-    old = refine.BLOCK_SECONDS
-    try:
-        refine.BLOCK_SECONDS = 3.0
-        np.testing.assert_allclose(refine.remask(rough, mixture, 16000), masked, atol=1e-5)
-    finally:
-        refine.BLOCK_SECONDS = old
+    monkeypatch.setattr(refine, "BLOCK_SECONDS", 3.0)
+    np.testing.assert_allclose(refine.remask(rough, mixture, 16000), masked, atol=1e-5)

@@ -287,37 +287,29 @@ class TalkersSeparator(NeuralSeparator):
             sources = super().separate(mixture, sample_rate, **inputs).sources
             if mixture.shape[0] > 1:  # channels separated on their own: one order for all
                 sources = _same_order_across_channels(sources)
-            sources = self._refined(sources, mixture, sample_rate)
-            return Separation(self._traced(sources, sample_rate), sample_rate)
+            return Separation(self._finished(sources, mixture, sample_rate), sample_rate)
         mid = mixture.mean(axis=0, keepdims=True)
-        mono = self._refined(super().separate(mid, sample_rate, **inputs).sources, mid,
-                             sample_rate)
-        return Separation(_images_by_masks(self._traced(mono, sample_rate), mixture),
+        mono = super().separate(mid, sample_rate, **inputs).sources
+        return Separation(_images_by_masks(self._finished(mono, mid, sample_rate), mixture),
                           sample_rate)
 
-    def _refined(self, sources: dict[str, np.ndarray], mixture: np.ndarray,
-                 sample_rate: int) -> dict[str, np.ndarray]:
-        """The top band filled and the mixture re-masked (as the options say)."""
+    def _finished(self, sources: dict[str, np.ndarray], mixture: np.ndarray,
+                  sample_rate: int) -> dict[str, np.ndarray]:
+        """The network's talkers with the top band filled, the mixture re-masked and each
+        talker traced (as the options say)."""
         from unweave import refine
-
-        names = list(sources)
-        stacked = np.stack([sources[n] for n in names])
-        if self.full_band:
-            stacked = refine.extend_band(stacked, mixture, sample_rate,
-                                         self._network.sample_rate / 2)
-        if self.remask:
-            stacked = refine.remask(stacked, mixture, sample_rate)
-        return dict(zip(names, stacked))
-
-    def _traced(self, sources: dict[str, np.ndarray], sample_rate: int
-                ) -> dict[str, np.ndarray]:
-        if not self.trace:
-            return sources
         from unweave.tracing import trace_talkers
 
         names = list(sources)
-        return dict(zip(names, trace_talkers(np.stack([sources[n] for n in names]),
-                                             sample_rate)))
+        talkers = np.stack([sources[n] for n in names])
+        if self.full_band:
+            talkers = refine.extend_band(talkers, mixture, sample_rate,
+                                         self._network.sample_rate / 2)
+        if self.remask:
+            talkers = refine.remask(talkers, mixture, sample_rate)
+        if self.trace:
+            talkers = trace_talkers(talkers, sample_rate)
+        return dict(zip(names, talkers))
 
 
 def _same_order_across_channels(sources: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
