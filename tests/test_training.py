@@ -276,6 +276,31 @@ def test_moving_average_warms_up_then_keeps_its_decay():
     assert float(avg[0][0]) == pytest.approx(0.01)
 
 
+def test_a_fine_tunes_average_starts_at_its_initial_weights(tmp_path):
+    """Without the warm-up (a fine-tune from --init) the shipped average keeps the starting
+    weights at the full decay: after 6 steps at decay 0.99 it has moved 1 - 0.99^6 of the way
+    at most, while the warmed-up average follows the raw weights."""
+    task, _ = _task(tmp_path)
+    torch.manual_seed(0)
+    start = build("unet", {"channels": [4, 8]})
+    initial = {k: v.clone() for k, v in start.state_dict().items()}
+
+    def shipped(warmup):
+        model = build("unet", {"channels": [4, 8]})
+        model.load_state_dict(initial)
+        config = TrainConfig(epochs=1, steps=6, batch=4, lr=3e-2, ema=0.99, ema_warmup=warmup)
+        out = tmp_path / f"{warmup}.pt"
+        train(model, task, config, out, "unet", progress=False)
+        data = checkpoint.load(out)
+        return data["state_dict"], data["resume"]["model"]
+
+    for warmup in (False, True):
+        average, raw = shipped(warmup)
+        key = next(k for k in initial if initial[k].is_floating_point() and "weight" in k)
+        moved = float((average[key] - initial[key]).norm() / (raw[key] - initial[key]).norm())
+        assert (moved < 0.06) if not warmup else (moved > 0.5), (warmup, moved)
+
+
 def _train_command(data, out, *extra):
     return [sys.executable, "-m", "unweave", "train", "drnn", "--data", str(data), "--epochs",
             "3", "--steps", "8", "--batch", "2", "--segment", "0.5", "--hidden", "16",

@@ -420,7 +420,7 @@ def _train_network(args) -> int:
     config = TrainConfig(args.epochs, args.steps, args.batch, args.lr, args.weight_decay,
                          args.clip_grad, args.scheduler, args.patience, args.seed, args.device,
                          args.workers, args.checkpoint_every, not args.no_amp,
-                         args.max_minutes, args.ema)
+                         args.max_minutes, args.ema, ema_warmup=init is None)
     split = task.info["split"]
     unit = "tracks" if recipe.data == "music" else "speakers"
     if main_rank and not args.quiet:
@@ -457,12 +457,15 @@ def _music_options(args):
         raise UnweaveError("--validation must be in [0, 1), --remix and --extra-p in [0, 1]")
     if not (0 <= args.vocal_speed < 0.5 and 0 <= args.stem_speed < 0.5):
         raise UnweaveError("--vocal-speed and --stem-speed must be in [0, 0.5)")
+    if not 0 <= args.wiener_iterations <= 10:
+        raise UnweaveError("--wiener-iterations must be between 0 and 10")
     return MusicData(args.data, validation=args.validation, valid=_names(args.valid),
                      remix=args.remix, validation_seconds=args.validation_seconds,
                      extra_vocals=args.extra_vocals or [], extra_p=args.extra_p,
                      unpaired=args.unpaired, adversarial=args.adversarial,
                      gamma=getattr(args, "gamma", None), vocal_speed=args.vocal_speed,
-                     stem_speed=args.stem_speed, scored=_names(args.scored))
+                     stem_speed=args.stem_speed, scored=_names(args.scored),
+                     wiener_iterations=args.wiener_iterations)
 
 
 def _speech_options(args):
@@ -718,7 +721,8 @@ def _add_network_flags(p: argparse.ArgumentParser, recipe) -> None:
     g.add_argument("--ema", type=finite_float, default=0.0, metavar="DECAY",
                    help="validate and ship a moving average of the weights, updated each step "
                    "with this decay (0.999: about the last 1000 steps), lower over the first "
-                   "steps (warm-up); 0: none")
+                   "steps (warm-up; with --init the average starts at the initial weights at "
+                   "this decay); 0: none")
     g.add_argument("-q", "--quiet", action="store_true")
     cls = MODELS[recipe.model]
     g = p.add_argument_group(f"options of model '{cls.name}' ({cls.summary})")
@@ -763,6 +767,10 @@ def _add_music_flags(p: argparse.ArgumentParser, recipe) -> None:
     g.add_argument("--scored", help="train and validate on these sources only (comma-"
                    "separated, e.g. vocals: a specialist for an ensemble); default: the "
                    "recipe's")
+    g.add_argument("--wiener-iterations", type=int, default=0, metavar="N",
+                   help="train and validate through N passes of the multichannel Wiener "
+                   "filter that `separate --wiener-iterations N` applies (a waveform loss; "
+                   "0: the masks alone)")
     g.add_argument("--unpaired", help="folder with mixtures/ and vocals/ (no pairs) for "
                    "adversarial semi-supervised training")
     g.add_argument("--adversarial", type=finite_float, default=0.1,

@@ -44,24 +44,22 @@ def binary_masks(magnitudes: np.ndarray) -> np.ndarray:
     )
 
 
-def _power(y: np.ndarray) -> np.ndarray:
-    """``|y|^2`` without the square root of ``np.abs``."""
+def _power(y):
+    """``|y|^2`` without the square root of ``abs`` (NumPy or torch)."""
     return y.real**2 + y.imag**2
 
 
-def _spatial_covariances(estimates: np.ndarray, psd: np.ndarray, eps: float) -> np.ndarray:
-    """Each source's spatial covariance ``(S, F, C, C)``: ``sum_t y y^H / sum_t v``, from
-    source images ``(S, C, F, T)`` and their power spectral densities ``(S, F, T)``."""
-    by_bin = estimates.transpose(0, 2, 1, 3)  # (S, F, C, T)
-    cov = np.matmul(by_bin, by_bin.conj().swapaxes(-1, -2))
+def _spatial_covariances(estimates, psd, eps: float):
+    """Each source's spatial covariance ``(..., S, F, C, C)``: ``sum_t y y^H / sum_t v``, from
+    source images ``(..., S, C, F, T)`` and their power spectral densities ``(..., S, F, T)``
+    (NumPy or torch)."""
+    by_bin = estimates.swapaxes(-3, -2)  # (..., S, F, C, T)
+    cov = by_bin @ by_bin.conj().swapaxes(-1, -2)
     return cov / (eps + psd.sum(axis=-1))[..., None, None]
 
 
 def _solve(cov: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``cov^{-1} x`` per bin: ``cov`` ``(F, T, C, C)``, ``x`` ``(C, F, T)`` -> ``(C, F, T)``
-    (closed form for one channel)."""
-    if x.shape[0] == 1:
-        return x / cov[None, ..., 0, 0]
+    """``cov^{-1} x`` per bin: ``cov`` ``(F, T, C, C)``, ``x`` ``(C, F, T)`` -> ``(C, F, T)``."""
     z = np.linalg.solve(cov, np.moveaxis(x, 0, -1)[..., None])[..., 0]
     return np.moveaxis(z, -1, 0)
 
@@ -70,26 +68,33 @@ def _filter(psd: np.ndarray, cov: np.ndarray, x: np.ndarray, eps: float) -> np.n
     """The sources' posterior means ``v_j R_j C_x^{-1} x`` ``(S, C, F, t)`` from their
     variances ``(S, F, t)``, spatial covariances ``(S, F, C, C)`` and the mixture
     ``(C, F, t)``; ``C_x = sum_j v_j R_j + eps I``."""
-    if x.shape[0] == 2:
-        return _filter_stereo(psd, cov, x, eps)
+    if x.shape[0] <= 2:
+        return filter_closed_form(psd, cov, x, eps, np.stack)
     eye = (eps * np.eye(x.shape[0])).astype(x.dtype)
     mix_cov = np.einsum("sft,sfcd->ftcd", psd, cov) + eye
     z = _solve(mix_cov, x)
     return psd[:, None] * np.einsum("sfcd,dft->scft", cov, z)
 
 
-def _filter_stereo(psd: np.ndarray, cov: np.ndarray, x: np.ndarray, eps: float) -> np.ndarray:
-    """:func:`_filter` for two channels, in closed form on whole ``(F, t)`` planes (no
-    per-bin 2 x 2 arrays)."""
-    r00, r11 = cov[:, :, 0, 0].real[..., None], cov[:, :, 1, 1].real[..., None]  # (S, F, 1)
-    r01 = cov[:, :, 0, 1][..., None]  # R is Hermitian: R_10 = conj(R_01)
-    a = np.sum(psd * r00, axis=0) + eps  # C_x, (F, t): [[a, b], [conj(b), d]]
-    d = np.sum(psd * r11, axis=0) + eps
-    b = np.sum(psd * r01, axis=0)
+def filter_closed_form(psd, cov, x, eps: float, stack):
+    """:func:`_filter` for one or two channels in closed form on whole ``(F, t)`` planes, with
+    any leading batch axes: ``psd`` ``(..., S, F, t)``, ``cov`` ``(..., S, F, C, C)``, ``x``
+    ``(..., C, F, t)`` -> ``(..., S, C, F, t)``. NumPy or torch (``stack``: ``np.stack`` or
+    ``torch.stack``), so a network can be trained through the filter."""
+    r00 = cov[..., 0, 0].real[..., None]  # (..., S, F, 1)
+    a = (psd * r00).sum(axis=-3)[..., None, :, :] + eps  # C_x, (..., 1, F, t)
+    if x.shape[-3] == 1:
+        return psd[..., None, :, :] * r00[..., None, :, :] * (x / a)[..., None, :, :, :]
+    r11 = cov[..., 1, 1].real[..., None]
+    r01 = cov[..., 0, 1][..., None]  # R is Hermitian: R_10 = conj(R_01)
+    a = a[..., 0, :, :]  # C_x = [[a, b], [conj(b), d]], (..., F, t)
+    d = (psd * r11).sum(axis=-3) + eps
+    b = (psd * r01).sum(axis=-3)
     det = a * d - _power(b)
-    z0 = (d * x[0] - b * x[1]) / det
-    z1 = (a * x[1] - b.conj() * x[0]) / det
-    return np.stack([psd * (r00 * z0 + r01 * z1), psd * (r01.conj() * z0 + r11 * z1)], axis=1)
+    x0, x1 = x[..., 0, :, :], x[..., 1, :, :]
+    z0 = ((d * x0 - b * x1) / det)[..., None, :, :]
+    z1 = ((a * x1 - b.conj() * x0) / det)[..., None, :, :]
+    return stack([psd * (r00 * z0 + r01 * z1), psd * (r01.conj() * z0 + r11 * z1)], axis=-3)
 
 
 def wiener(

@@ -20,6 +20,7 @@ validation score so far.
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -51,6 +52,8 @@ class TrainConfig:
     amp: bool = True  # bfloat16 autocast on CUDA (ignored on the CPU)
     max_minutes: float = 0.0  # stop after the first epoch that ends past this (0: no limit)
     ema: float = 0.0  # decay per step of a moving average of the weights (0: none)
+    ema_warmup: bool = True  # False: the average starts at the model's weights at full decay
+    # (a fine-tune from --init, whose weights are worth keeping; the warm-up is for random ones)
 
 
 @dataclass
@@ -64,6 +67,7 @@ class Task:
     pit: bool = False  # permutation-invariant loss (talkers)
     pit_pairwise: Callable | None = None  # PIT: the pairwise part choosing the permutation
     domain: str = "waveform"  # or "magnitude": a mask model's masked magnitudes are scored
+    wrap: Callable | None = None  # model -> what a step runs around it (a Wiener filter)
     info: dict = field(default_factory=dict)  # command, data, split: kept in the checkpoint
 
 
@@ -163,6 +167,8 @@ class Trainer:
 
             self.ema = AveragedModel(self.model, multi_avg_fn=warm_ema(config.ema),
                                      use_buffers=True)
+            if not config.ema_warmup:  # as if warmed up: the starting weights count in full
+                self.ema.n_averaged.fill_(math.ceil((10 * config.ema - 1) / (1 - config.ema)))
         self.history: dict[str, list] = {"loss": [], "step_loss": [], "validation": [],
                                          "lr": [], "seconds": []}
         self.epoch = self.step = 0  # the next step to run
@@ -300,6 +306,8 @@ class Trainer:
     def prepare(self) -> None:
         """What a step runs: the model (or its spectrogram view), in DDP when distributed."""
         view = MagnitudeView(self.model) if self.task.domain == "magnitude" else self.model
+        if self.task.wrap is not None:
+            view = self.task.wrap(view)
         self.net = distributed.wrap(view, self.ctx)
         if self.adversary is not None:
             self.adversary.wrap(self.ctx)

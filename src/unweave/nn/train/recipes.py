@@ -161,6 +161,7 @@ class MusicData:
     stem_speed: float = 0.0  # every other source read up to this much faster or slower
     scored: list[str] = field(default_factory=list)  # sources trained and validated (empty:
     # the recipe's loss_sources)
+    wiener_iterations: int = 0  # Wiener passes trained and validated through (0: masks alone)
 
 
 def _speeds(sources: Sequence[str], options: MusicData) -> dict[str, float]:
@@ -247,11 +248,20 @@ def music_task(recipe: Recipe, options: MusicData, seed: int, on_skip: Callable 
         import functools
 
         loss = functools.partial(loss, gamma=options.gamma)
+    wrap = None
+    if options.wiener_iterations:
+        if recipe.domain != "waveform":
+            raise UnweaveError(f"--wiener-iterations takes a waveform loss (--loss l1), not "
+                               f"'{recipe.loss}' on magnitudes")
+        from unweave.nn.postfilter import WienerFiltered
+
+        def wrap(model):
+            return WienerFiltered(model, options.wiener_iterations)
     task = Task(examples, loss,
-                lambda model, device: music_score(model, val, scored,
+                lambda model, device: music_score(wrap(model) if wrap else model, val, scored,
                                                   options.validation_seconds, device),
                 loss_sources=scored if chosen else None, pit=recipe.pit,
-                domain=recipe.domain,
+                domain=recipe.domain, wrap=wrap,
                 info={"data": [str(d) for d in folders] + [str(d) for d in
                                                            options.extra_vocals],
                       "split": {"train": [t.name for t in train],
@@ -260,7 +270,8 @@ def music_task(recipe: Recipe, options: MusicData, seed: int, on_skip: Callable 
                       "examples": {"remix": options.remix, "vocal_speed": options.vocal_speed,
                                    "stem_speed": options.stem_speed,
                                    "extra_p": options.extra_p if options.extra_vocals else 0.0,
-                                   "segment": recipe.segment}})
+                                   "segment": recipe.segment},
+                      "wiener_iterations": options.wiener_iterations})
     adversary = None
     if options.unpaired:
         from unweave.nn.train.adversarial import Adversary
