@@ -69,18 +69,27 @@ def _filter(psd: np.ndarray, cov: np.ndarray, x: np.ndarray, eps: float) -> np.n
     variances ``(S, F, t)``, spatial covariances ``(S, F, C, C)`` and the mixture
     ``(C, F, t)``; ``C_x = sum_j v_j R_j + eps I``."""
     if x.shape[0] <= 2:
-        return filter_closed_form(psd, cov, x, eps, np.stack)
+        return _filter_closed_form(psd, cov, x, eps, np.stack)
     eye = (eps * np.eye(x.shape[0])).astype(x.dtype)
     mix_cov = np.einsum("sft,sfcd->ftcd", psd, cov) + eye
     z = _solve(mix_cov, x)
     return psd[:, None] * np.einsum("sfcd,dft->scft", cov, z)
 
 
-def filter_closed_form(psd, cov, x, eps: float, stack):
+def em_pass(y, x, eps: float, stack):
+    """One EM pass of :func:`wiener` for one or two channels, whole planes at once, any leading
+    batch axes, NumPy or torch (``stack``: ``np.stack`` or ``torch.stack``; differentiable in
+    torch): source images ``y`` ``(..., S, C, F, T)`` and mixture ``x`` ``(..., C, F, T)`` ->
+    the refined images ``(..., S, C, F, T)``."""
+    psd = _power(y).mean(axis=-3)  # (..., S, F, T)
+    return _filter_closed_form(psd, _spatial_covariances(y, psd, eps), x, eps, stack)
+
+
+def _filter_closed_form(psd, cov, x, eps: float, stack):
     """:func:`_filter` for one or two channels in closed form on whole ``(F, t)`` planes, with
     any leading batch axes: ``psd`` ``(..., S, F, t)``, ``cov`` ``(..., S, F, C, C)``, ``x``
     ``(..., C, F, t)`` -> ``(..., S, C, F, t)``. NumPy or torch (``stack``: ``np.stack`` or
-    ``torch.stack``), so a network can be trained through the filter."""
+    ``torch.stack``)."""
     r00 = cov[..., 0, 0].real[..., None]  # (..., S, F, 1)
     a = (psd * r00).sum(axis=-3)[..., None, :, :] + eps  # C_x, (..., 1, F, t)
     if x.shape[-3] == 1:

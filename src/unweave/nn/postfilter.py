@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from unweave.errors import UnweaveError
-from unweave.masking import _power, _spatial_covariances, filter_closed_form, wiener
+from unweave.masking import em_pass, wiener
 from unweave.nn.models.base import Wrapped
 
 
@@ -68,6 +68,5 @@ def wiener_torch(estimates: torch.Tensor, mixture: torch.Tensor, iterations: int
     scale = mixture.abs().amax(dim=(-3, -2, -1)).clamp_min(eps).detach()[:, None, None, None]
     x, y = mixture / scale, estimates / scale[:, None]
     for _ in range(max(iterations, 1)):
-        psd = _power(y).mean(axis=-3)  # (B, S, F, T)
-        y = filter_closed_form(psd, _spatial_covariances(y, psd, eps), x, eps, torch.stack)
+        y = em_pass(y, x, eps, torch.stack)
     return y * scale[:, None]
