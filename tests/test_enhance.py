@@ -238,3 +238,19 @@ def test_validation_noise_and_fine_tuning(tmp_path, capsys):
     assert main([*common, "--validation-noise", "nothing*.wav", "--out",
                  str(tmp_path / "y.pt")]) == 2
     assert "matches no noise" in capsys.readouterr().err
+
+
+def test_validation_mixtures_do_not_depend_on_the_training_seed(tmp_path):
+    """Runs with different --seed are scored on the same held-out mixtures."""
+    from unweave.nn.models import build
+    from unweave.nn.train.recipes import SpeechData, get_recipe, speech_task
+
+    speech, noise = _speech_noise_folders(tmp_path)
+    options = SpeechData([str(speech)], noise=[str(noise)], validation=0.25,
+                         validation_examples=2)
+    tasks = [speech_task(get_recipe("enhance"), options, seed, None)[0] for seed in (0, 5)]
+    torch.manual_seed(0)
+    model = build("bandgru", {"hidden": 8, "layers": 1}).eval()
+    with torch.no_grad():
+        scores = [task.validate(model, "cpu") for task in tasks]
+    assert np.isfinite(scores[0]) and scores[0] == scores[1], scores

@@ -311,13 +311,21 @@ def test_evaluate_with_the_best_permutation_and_improvement(tmp_path, capsys):
 
 def test_the_validation_speakers_do_not_depend_on_the_training_seed(tmp_path):
     """A fine-tune with another --seed keeps its start's validation speakers (it must never
-    train on what its start was chosen by)."""
+    train on what its start was chosen by) and is scored on the same mixtures."""
     from unweave.nn.train.recipes import TalkerData, get_recipe, talkers_task
 
     speech = _speakers(tmp_path, 10)
-    splits = [talkers_task(get_recipe("talkers"), TalkerData([str(speech)], validation=0.2),
-                           seed, None)[0].info["split"] for seed in (0, 1, 7)]
+    tasks = [talkers_task(get_recipe("talkers"), TalkerData([str(speech)], validation=0.2,
+                                                            validation_examples=3),
+                          seed, None)[0] for seed in (0, 1, 7)]
+    splits = [task.info["split"] for task in tasks]
     assert splits[0]["validation"] and all(s == splits[0] for s in splits)
+    torch.manual_seed(0)
+    model = build("convtasnet", {"filters": 16, "bottleneck": 8, "hidden": 16, "skip": 8,
+                                 "blocks": 2, "repeats": 1}).eval()
+    with torch.no_grad():
+        scores = [task.validate(model, "cpu") for task in tasks]
+    assert np.isfinite(scores[0]) and scores == [scores[0]] * 3, scores
 
 
 def test_the_band_a_network_cannot_hear_goes_to_whoever_is_talking(monkeypatch):

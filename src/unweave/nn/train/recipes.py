@@ -75,6 +75,11 @@ class Recipe:
 #: on what its start was chosen by.
 SPLIT_SEED = 0
 
+#: The seed of the validation examples drawn from the held-out speakers (speech recipes),
+#: whatever ``--seed`` the training has, so runs with different seeds are scored on the same
+#: mixtures (seed 0's draw before the tenth session, when it followed ``--seed``).
+VALIDATION_SEED = 10_000
+
 #: MUSDB18's validation tracks (``musdb``'s ``validation_tracks``, all from ``train/``).
 MUSDB_VALIDATION = (
     "Actions - One Minute Smile", "Clara Berry And Wooldog - Waltz For My Victims",
@@ -366,7 +371,7 @@ def speech_task(recipe: Recipe, options: SpeechData, seed: int, on_skip: Callabl
     # Validation on real noise only (held-out noise types when --validation-noise names some)
     examples = SpeechNoiseExamples(train, noise, seed=seed, synthetic_p=options.synthetic,
                                    noise_speed=options.noise_speed, eq_p=options.eq, **common)
-    held = SpeechNoiseExamples(val, held_noise or noise, seed=seed + 10_000, **common)
+    held = SpeechNoiseExamples(val, held_noise or noise, seed=VALIDATION_SEED, **common)
     count = options.validation_examples
     task = Task(examples, recipe.loss_function(),
                 lambda model, device: speech_score(model, held, count, device),
@@ -455,7 +460,7 @@ def talkers_task(recipe: Recipe, options: TalkerData, seed: int, on_skip: Callab
     # Turns only in training: validation stays the fully overlapped mixtures of the issue's
     # per-pair measure (conversations: benchmarks/bench_talkers.py).
     examples = TalkerExamples(train, seed=seed, turns_p=options.turns, **common)
-    held = TalkerExamples(val, seed=seed + 10_000, **common)
+    held = TalkerExamples(val, seed=VALIDATION_SEED, **common)
     count = options.validation_examples
     task = Task(examples, recipe.loss_function(),
                 lambda model, device: talkers_score(model, held, count, device),
