@@ -102,10 +102,11 @@ def test_wiener_filter_refines_masks_toward_the_sources():
         np.testing.assert_allclose(one.sum(0), mixture, atol=1e-6)
 
 
-def test_wiener_first_pass_takes_the_masks_as_power_ratios():
-    """The network's amplitude masks enter the filter as ``sqrt(mask) * x``: on one channel
-    there is no spatial model to refine, so one pass gives back the masks' own output when
-    they sum to one (entering as ``mask * x`` would square them, toward a binary mask)."""
+def test_wiener_passes_take_the_masks_as_power_ratios():
+    """The network's amplitude masks enter the filter as ``sqrt(mask) * x``, and each later
+    pass re-enters the last output the same way: on one channel there is no spatial model to
+    refine, so any number of passes gives back the masks' own output when they sum to one
+    (entering as ``mask * x`` would square them, toward a binary mask)."""
     from unweave.nn.postfilter import WienerFiltered
 
     torch.manual_seed(0)
@@ -117,10 +118,12 @@ def test_wiener_first_pass_takes_the_masks_as_power_ratios():
     model.masks = lambda _: masks
     with torch.no_grad():
         filtered = WienerFiltered(model, 1)(mixture)
+        later = [WienerFiltered(model, k)(mixture) for k in (2, 3)]
         expected = model.stft.inverse(spec[:, None] * masks, mixture.shape[-1])
         squared = model.stft.inverse(spec[:, None] * masks**2 / (masks**2).sum(1, keepdim=True),
                                      mixture.shape[-1])
-    np.testing.assert_allclose(filtered.numpy(), expected.numpy(), atol=1e-4)
+    for output in (filtered, *later):
+        np.testing.assert_allclose(output.numpy(), expected.numpy(), atol=1e-4)
     assert float((filtered - squared).abs().max()) > 1e-2
 
 

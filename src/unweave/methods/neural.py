@@ -170,7 +170,8 @@ class StemsSeparator(NeuralSeparator):
     """Four stems (vocals, drums, bass, other) from a multi-target U-Net trained on MUSDB18
     (Jansson et al. 2017; chosen over Open-Unmix, Stöter et al. 2019, by a validation
     benchmark), refined by a multichannel Wiener filter (Nugraha et al. 2016) with
-    ``wiener_iterations`` EM passes (0: the network's masks alone). ``two_stems`` names a
+    ``wiener_iterations`` EM passes, each entering its estimates as amplitude ratios (0: the
+    network's masks alone; :mod:`unweave.nn.postfilter`). ``two_stems`` names a
     stem to keep; the rest is summed into ``no_<stem>`` (as Demucs' ``--two-stems``).
 
     >>> StemsSeparator()(song, 44100).names   # doctest: +SKIP

