@@ -46,19 +46,25 @@ def _mono16(rec) -> np.ndarray:
     return resample(rec.read(0, rec.frames).mean(0, keepdims=True), rec.sample_rate, RATE)
 
 
-def test_sets(corpora: Path, pairs: int = 100, seed: int = 0) -> dict[str, list[np.ndarray]]:
-    rng = np.random.default_rng(seed)
-    speech = index_recordings([corpora / "speechocean762" / "test"])
+def _speaker_pairs(recordings, count: int, rng) -> list[np.ndarray]:
+    """``count`` mixtures ``(2, 1, samples)`` at 16 kHz, each of one utterance of two different
+    speakers of ``recordings``, drawn with ``rng``."""
     by_speaker: dict[str, list] = {}
-    for r in speech:
+    for r in recordings:
         by_speaker.setdefault(r.group, []).append(r)
     speakers = sorted(by_speaker)
-    ocean = []
-    for _ in range(pairs):
+    pairs = []
+    for _ in range(count):
         i, j = rng.choice(len(speakers), 2, replace=False)
         a = by_speaker[speakers[i]][int(rng.integers(len(by_speaker[speakers[i]])))]
         b = by_speaker[speakers[j]][int(rng.integers(len(by_speaker[speakers[j]])))]
-        ocean.append(_mix(_mono16(a), _mono16(b), rng)[0])
+        pairs.append(_mix(_mono16(a), _mono16(b), rng)[0])
+    return pairs
+
+
+def test_sets(corpora: Path, pairs: int = 100, seed: int = 0) -> dict[str, list[np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    ocean = _speaker_pairs(index_recordings([corpora / "speechocean762" / "test"]), pairs, rng)
     sisec = [read_audio(f)[0][:1] for f in sorted((DATA / "sisec2011_speech_sources")
                                                    .glob("*.wav"))]
     sisec = [_mix(a, b, rng)[0] for a, b in itertools.combinations(sisec, 2)]
@@ -196,17 +202,8 @@ def validation_pairs(corpora: Path, talkers_model: str | None, count: int = 40) 
 
     path = talkers_model or str(bundled_path("talkers"))
     held = set(checkpoint.load(path)["training"]["split"]["validation"])
-    by_speaker: dict[str, list] = {}
-    for r in index_recordings([corpora / "speechocean762" / "train"]):
-        if r.group in held:
-            by_speaker.setdefault(r.group, []).append(r)
-    speakers, rng = sorted(by_speaker), np.random.default_rng(5)
-    pairs = []
-    for _ in range(count):
-        i, j = rng.choice(len(speakers), 2, replace=False)
-        a = by_speaker[speakers[i]][int(rng.integers(len(by_speaker[speakers[i]])))]
-        b = by_speaker[speakers[j]][int(rng.integers(len(by_speaker[speakers[j]])))]
-        pairs.append(_mix(_mono16(a), _mono16(b), rng)[0])
+    pairs = _speaker_pairs([r for r in index_recordings([corpora / "speechocean762" / "train"])
+                            if r.group in held], count, np.random.default_rng(5))
     settings = {"`--no-full-band --no-remask`": {"full_band": False, "remask": False},
                 "`--no-remask`": {"remask": False}, "the defaults": {}}
     lines = [f"{count} pairs of validation speakers of `{Path(path).name}` at 16 kHz (seed 5); "

@@ -51,38 +51,34 @@ class WienerFiltered(Wrapped):
         masks = self.model.masks(spec).float()
         if torch.is_grad_enabled() and spec.shape[1] <= 2:
             # The floor keeps the square root's gradient finite.
-            y = spec[:, None] * masks.clamp_min(1e-8).sqrt()
-            for k in range(self.iterations):
-                if k:
-                    y = y * (spec.abs()[:, None] / y.abs().clamp_min(1e-12)).sqrt()
-                y = wiener_torch(y, spec, 1)
-            return self.model.stft.inverse(y, mixture.shape[-1]).to(mixture.dtype)
+            refined = _passes(spec[:, None] * masks.clamp_min(1e-8).sqrt(), spec[:, None],
+                              self.iterations, lambda y: wiener_torch(y, spec))
+            return self.model.stft.inverse(refined, mixture.shape[-1]).to(mixture.dtype)
         # Amplitude masks as power ratios (see the module's docstring).
         estimates = (spec[:, None] * masks.sqrt()).cpu().numpy()
         mix = spec.cpu().numpy()
-        refined = np.stack([self._passes(e, m) for e, m in zip(estimates, mix)])
+        refined = np.stack([_passes(e, m, self.iterations, lambda y, m=m: wiener(y, m, 1))
+                            for e, m in zip(estimates, mix)])
         out = self.model.stft.inverse(torch.from_numpy(refined).to(spec.device),
                                       mixture.shape[-1])
         return out.to(mixture.dtype)
 
-    def _passes(self, y: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """``iterations`` passes from first estimates ``y`` ``(S, C, F, T)`` of the mixture
-        ``x`` ``(C, F, T)``; each later pass takes the last one's output as amplitude ratios
-        (see the module's docstring)."""
-        for k in range(self.iterations):
-            if k:
-                y *= np.sqrt(np.abs(x)[None] / np.maximum(np.abs(y), 1e-12))
-            y = wiener(y, x, 1)
-        return y
+
+def _passes(y, x, iterations: int, one_pass):
+    """``iterations`` calls of ``one_pass`` from first estimates ``y`` of the mixture ``x``
+    (broadcast against ``y``; NumPy or torch); each later pass takes the last one's output as
+    amplitude ratios (see the module's docstring)."""
+    for k in range(iterations):
+        if k:
+            y = y * (abs(x) / (abs(y) + 1e-12)) ** 0.5
+        y = one_pass(y)
+    return y
 
 
-def wiener_torch(estimates: torch.Tensor, mixture: torch.Tensor, iterations: int,
-                 eps: float = 1e-10) -> torch.Tensor:
-    """:func:`unweave.masking.wiener` for one or two channels in torch, differentiable, on a
-    batch: complex ``estimates`` ``(B, S, C, F, T)`` and ``mixture`` ``(B, C, F, T)`` ->
-    refined source images ``(B, S, C, F, T)``."""
+def wiener_torch(estimates: torch.Tensor, mixture: torch.Tensor, eps: float = 1e-10
+                 ) -> torch.Tensor:
+    """One pass of :func:`unweave.masking.wiener` for one or two channels in torch,
+    differentiable, on a batch: complex ``estimates`` ``(B, S, C, F, T)`` and ``mixture``
+    ``(B, C, F, T)`` -> refined source images ``(B, S, C, F, T)``."""
     scale = mixture.abs().amax(dim=(-3, -2, -1)).clamp_min(eps).detach()[:, None, None, None]
-    x, y = mixture / scale, estimates / scale[:, None]
-    for _ in range(max(iterations, 1)):
-        y = em_pass(y, x, eps, torch.stack)
-    return y * scale[:, None]
+    return em_pass(estimates / scale[:, None], mixture / scale, eps, torch.stack) * scale[:, None]
