@@ -101,7 +101,7 @@ def methods(checkpoints: dict[str, str], train: list[Path], baselines: bool = Tr
     if not baselines:
         return out
     unet = get_method("unet")()
-    out["unet (bundled; its training singers overlap this test set)"] = \
+    out["unet (bundled; trained on the clips of 12 of these 14 singers)"] = \
         lambda m: _pair(unet(m, 16000))
     for name in ("repet", "repet-sim"):
         sep = get_method(name)()

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from common import DATA, ROOT, machine
 
-FOLDERS = [str(DATA / "mir1k_songs/audio"), str(DATA / "musdb18_7s_songs")]
+# MIR-1K excerpts only: the MUSDB18 excerpts of ../shared/data are test songs, never trained on.
+FOLDERS = [str(DATA / "mir1k_songs/audio")]
 
 BEFORE = """
 import sys, time
@@ -66,7 +67,7 @@ def main(before: str | None = None, steps: int = 40, repeat: int = 3,
          corpus: str | None = None) -> list[str]:
     """``corpus``: also time both on a larger data folder (the full MIR-1K ``Wavfile/``)."""
     rows = []
-    sets = [("shared songs (95 MIR-1K clips + 3 MUSDB excerpts, 12 min)", FOLDERS)]
+    sets = [("shared MIR-1K excerpts (95 clips)", FOLDERS)]
     if corpus:
         sets.append((f"{Path(corpus).name} ({corpus})", [corpus]))
     for data_label, folders in sets:

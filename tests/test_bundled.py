@@ -89,3 +89,26 @@ def test_drnn_separates_singers_it_never_heard():
                      - _median_sdr(vocals, mixture, rate))
     print(f"vocals SDR gain {np.mean(gains):.2f} dB ({', '.join(f'{g:.1f}' for g in gains)})")
     assert len(gains) >= 3 and np.mean(gains) > 4.5  # measured 5.75 dB (before --vocal-speed: 3.82)
+
+
+#: Evaluation-only data (../shared/DATASETS.md): MUSDB18 test songs, speechocean762 test speakers
+#: and the reserved noise folders, as they would appear in a checkpoint's record of its data.
+TEST_ONLY = ("musdb18_7s_songs", "musdb18_7s_mu_too_bright", "musdb18_zeno_signs",
+             "musdb18-7s/test", "speechocean762/test", "NoiseX-92", "Noise15")
+MUSDB_TEST_SONGS = ("Al James - Schoolboy Facination", "Angels In Amplifiers - I'm Alright",
+                    "Juliet's Rescue - Heartbeats", "Mu - Too Bright", "Zeno - Signs")
+
+
+@pytest.mark.parametrize("name", ["unet", "drnn", "stems", "enhance", "talkers"])
+def test_no_bundled_model_was_trained_on_evaluation_data(name):
+    """Each shipped checkpoint's record (its data, command and training split, and those of the
+    checkpoint it started from) names no evaluation-only folder or MUSDB18 test song."""
+    from unweave.nn import checkpoint
+
+    if not bundled_path(name).exists():
+        pytest.skip(f"no bundled {name} model")
+    record = checkpoint.load(bundled_path(name))["training"]
+    train_names = set(record.get("split", {}).get("train", []))
+    assert not train_names & set(MUSDB_TEST_SONGS)
+    text = repr({k: record.get(k) for k in ("data", "command", "init", "average_of")})
+    assert not [t for t in TEST_ONLY if t in text], text[:500]
