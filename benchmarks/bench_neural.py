@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 from common import DATA, ROOT, machine
 
-from unweave.audio import read_audio, write_audio
+from unweave.audio import write_audio
+from unweave.data.index import index_tracks
 from unweave.methods import get_method
 from unweave.metrics.results import evaluate_sources
 from unweave.nn import checkpoint
@@ -29,40 +30,28 @@ from unweave.nn.train.recipes import RECIPES, MusicData, music_task
 FOLDERS = ["mir1k_songs/audio"]
 #: The MIR-1K singers held out of every model here, the bundled one included.
 HELD_OUT_SINGERS = ("Ani", "davidson")
-#: MUSDB18 test songs in ``../shared/data`` (stem folders), never trained on.
-MUSDB_TEST_SONGS = ("musdb18_7s_songs/Al James - Schoolboy Facination",
-                    "musdb18_7s_songs/Angels In Amplifiers - I'm Alright",
-                    "musdb18_7s_songs/Juliet's Rescue - Heartbeats", "musdb18_7s_mu_too_bright")
+#: Folders of MUSDB18 test songs in ``../shared/data`` (stem folders), never trained on.
+MUSDB_TEST_FOLDERS = ("musdb18_7s_songs", "musdb18_7s_mu_too_bright")
 
 
 def vocals_sdr(vocals: np.ndarray, estimate: np.ndarray, rate: int) -> float:
     return evaluate_sources({"v": vocals}, {"v": estimate}, rate).medians()["v"]["SDR"]
 
 
-def _musdb_song(folder: Path) -> tuple[np.ndarray, np.ndarray, int]:
-    """``(vocals, accompaniment, rate)`` of a MUSDB stem folder (the mixture is their sum)."""
-    stems = {n: read_audio(folder / f"{n}.flac") for n in ("vocals", "drums", "bass", "other")}
-    rate = stems["vocals"][1]
-    return stems["vocals"][0], sum(stems[n][0] for n in ("drums", "bass", "other")), rate
-
-
 def held_out_table(drnn_path: Path) -> list[str]:
     """Vocals SDR on data no model here trained on: the held-out MIR-1K singers' clips and the
     MUSDB18 test songs of ``../shared/data``."""
-    folder = DATA / "mir1k_songs" / "audio"
-    clips = sorted(f for f in folder.glob("*.flac") if f.stem.split("_")[0] in HELD_OUT_SINGERS)
+    clips = [t for f in FOLDERS for t in index_tracks(DATA / f) if t.group in HELD_OUT_SINGERS]
+    songs = [t for f in MUSDB_TEST_FOLDERS for t in index_tracks(DATA / f)]
     rows: dict[str, list[float]] = {}
     methods = {"mixture (lower bound)": None, "repet-sim": ("repet-sim", {}),
                "unet (bundled)": ("unet", {}), "drnn (trained here)": ("drnn",
                                                                        {"model": str(drnn_path)}),
                "irm (upper bound)": ("irm", {})}
-    cases = []
-    for f in clips:
-        audio, rate = read_audio(f)
-        cases.append((audio[1:2], audio[0:1], rate))
-    cases += [_musdb_song(DATA / song) for song in MUSDB_TEST_SONGS]
-    for vocals, accomp, rate in cases:
-        mix = vocals + accomp
+    sources = RECIPES["unet"].sources
+    for track in clips + songs:
+        vocals, accomp = (track.read(n, 0, track.frames, sources) for n in sources)
+        mix, rate = vocals + accomp, track.sample_rate
         for label, spec in methods.items():
             if spec is None:
                 est = mix
@@ -73,8 +62,8 @@ def held_out_table(drnn_path: Path) -> list[str]:
             rows.setdefault(label, []).append(vocals_sdr(vocals, est, rate))
     n_mir = len(clips)
     lines = [f"Held-out data: {n_mir} MIR-1K clips of singers not used in training "
-             f"({', '.join(HELD_OUT_SINGERS)}) and {len(MUSDB_TEST_SONGS)} MUSDB18 test excerpts "
-             "(stereo 44.1 kHz); vocals SDR (BSS Eval v4), means", "",
+             f"({', '.join(HELD_OUT_SINGERS)}) and {len(songs)} MUSDB18 test excerpts "
+             "(44.1 kHz); vocals SDR (BSS Eval v4), means", "",
              "| method | MIR-1K held-out singers | MUSDB18 test excerpts |", "|---|---|---|"]
     for label, values in rows.items():
         lines.append(f"| {label} | {np.mean(values[:n_mir]):.2f} | "
