@@ -5,8 +5,9 @@ mean and median over the 50 tracks); then speed and memory of the command on lon
 Run: .venv/bin/python benchmarks/bench_stems.py ~/corpora/musdb18-7s [MODEL] [--model-only]
 (MODEL: a stems checkpoint; default the bundled one). About 25 minutes on 2 cores. The test
 set is only evaluated here: nothing was trained, selected or tuned on it.
-``--model-only`` scores the model's default (masks only) alone and times it: the baselines'
-and oracles' rows are deterministic and do not change with the model.
+``--model-only`` scores the model's default, the same without the helper network, and its
+masks alone, and times the default: the baselines' and oracles' rows are deterministic and do
+not change with the model.
 """
 
 from __future__ import annotations
@@ -71,10 +72,11 @@ def quality_table(test: Path, model: str | None, tmp: Path, baselines: bool = Tr
     model_flags = ["--model", model] if model else []
     runs: dict[str, dict[str, list[float]]] = {}
     seconds = {}
-    variants = (("stems, Wiener 1 iteration (the default)", ["--wiener-iterations", "1"]),
-                ("stems, masks only", ["--wiener-iterations", "0"]),
-                ("stems, Wiener 2 iterations", ["--wiener-iterations", "2"]))
-    for label, flags in variants if baselines else variants[:2]:
+    variants = (("stems, unet helper, Wiener 1 pass (the default)", []),
+                ("stems, no helper, Wiener 1 pass", ["--helper", ""]),
+                ("stems, unet helper, masks only", ["--wiener-iterations", "0"]),
+                ("stems, unet helper, Wiener 2 passes", ["--wiener-iterations", "2"]))
+    for label, flags in variants if baselines else variants[:3]:
         out = tmp / label.replace(" ", "_").replace(",", "")
         start = time.perf_counter()
         _run("separate", test, "-m", "stems", *model_flags, *flags, "-o", out, "-q")

@@ -32,7 +32,15 @@ def _song(path, seconds=3.0, rate=44100, channels=2):
     return path
 
 
-def test_every_flag_with_a_tiny_model(tmp_path, tiny_stems, capsys):
+@pytest.fixture(scope="module")
+def tiny_unet(tmp_path_factory):
+    path = tmp_path_factory.mktemp("h") / "unet.pt"
+    torch.manual_seed(0)
+    checkpoint.save(path, checkpoint.make(build("unet", {"channels": [4, 8]}), "unet", {}))
+    return path
+
+
+def test_every_flag_with_a_tiny_model(tmp_path, tiny_stems, tiny_unet, capsys):
     song = _song(tmp_path / "song.wav")
     runs = {
         "default": [],
@@ -40,6 +48,8 @@ def test_every_flag_with_a_tiny_model(tmp_path, tiny_stems, capsys):
         "wiener2": ["--wiener-iterations", "2", "--segment-seconds", "2", "--batch", "2"],
         "two": ["--two-stems", "vocals"],
         "twodrums": ["--two-stems", "drums", "--device", "cpu"],
+        "nohelper": ["--helper", ""],
+        "tinyhelper": ["--helper", str(tiny_unet), "--helper-weight", "0.3"],
     }
     for label, flags in runs.items():
         out = tmp_path / label
@@ -59,12 +69,14 @@ def test_every_flag_with_a_tiny_model(tmp_path, tiny_stems, capsys):
     assert rate == 22050 and audio.shape == (66150,)
 
 
-def test_stems_errors_are_one_line(tmp_path, tiny_stems, capsys):
+def test_stems_errors_are_one_line(tmp_path, tiny_stems, tiny_unet, capsys):
     song = _song(tmp_path / "song.wav", seconds=1)
-    unet = tmp_path / "unet.pt"
-    checkpoint.save(unet, checkpoint.make(build("unet", {"channels": [4, 8]}), "unet", {}))
     cases = [
-        (["--model", str(unet)], "trained by 'unweave train unet', not one for 'stems'"),
+        (["--model", str(tiny_unet)], "trained by 'unweave train unet', not one for 'stems'"),
+        (["--model", str(tiny_stems), "--helper", "enhance"], "shares no source with the model"),
+        (["--model", str(tiny_stems), "--helper", str(tmp_path / "no.pt")],
+         "not a bundled model (unet, drnn) nor a checkpoint file"),
+        (["--model", str(tiny_stems), "--helper-weight", "1.5"], "helper_weight must be in"),
         (["--model", str(tiny_stems), "--two-stems", "piano"], "two_stems must be one of"),
         (["--model", str(tiny_stems), "--wiener-iterations", "-1"], "wiener_iterations"),
         (["--model", str(tmp_path / "none.pt")], "no such model file"),
@@ -74,6 +86,47 @@ def test_stems_errors_are_one_line(tmp_path, tiny_stems, capsys):
                      *flags]) == 2
         err = capsys.readouterr().err
         assert expected in err and len(err.strip().splitlines()) == 1, (flags, err)
+
+
+def test_blended_masks_take_the_helpers_share_and_stay_within_the_mixture():
+    """Blending moves the shared source's mask toward the helper's ratio on the low bins only,
+    scales the others down only where all would sum above one, and keeps the sum <= 1."""
+    from unweave.nn.blend import blend_masks
+
+    rng = np.random.default_rng(0)
+    masks = torch.from_numpy(rng.dirichlet(np.ones(5), (2, 2, 30, 7)).astype(np.float32))
+    masks = masks.permute(0, 4, 1, 2, 3)[:, :4]  # (B, 4, C, F, T), summing below one
+    ratios = torch.from_numpy(rng.uniform(0, 1, (2, 1, 2, 10, 7)).astype(np.float32))
+    out = blend_masks(masks, ratios, [0], 0.6)
+    assert torch.allclose(out[:, 0, :, :10], 0.4 * masks[:, 0, :, :10] + 0.6 * ratios[:, 0])
+    assert torch.equal(out[..., 10:, :], masks[..., 10:, :])
+    assert float(out.sum(dim=1).max()) <= 1 + 1e-6
+    fits = (0.4 * masks[:, 0, :, :10] + 0.6 * ratios[:, 0] + masks[:, 1:, :, :10].sum(1)) <= 1
+    assert torch.equal(out[:, 1:, :, :10][fits[:, None].expand(-1, 3, -1, -1, -1)],
+                       masks[:, 1:, :, :10][fits[:, None].expand(-1, 3, -1, -1, -1)])
+    assert torch.equal(blend_masks(masks, ratios, [0], 0.0), masks)
+
+
+def test_a_helper_that_hears_only_vocals_takes_the_band_it_hears():
+    """A helper at a lower rate whose vocals are the whole mixture, at weight 1: below 15/16
+    of its Nyquist frequency the vocals' mask is one and the others' zero; above, the
+    model's own masks."""
+    from unweave.nn.blend import Blended
+
+    torch.manual_seed(0)
+    model = build("mtunet", {"channels": (4, 8), "n_fft": 512, "hop": 128,
+                             "sample_rate": 16000}).eval()
+    helper = build("unet", {"channels": [4, 8], "sample_rate": 8000}).eval()
+    helper.forward = lambda x: torch.stack([x, torch.zeros_like(x)], dim=1)
+    mixture = torch.randn(1, 2, 16000)
+    spec = model.stft(mixture)
+    with torch.no_grad():
+        own = model.masks_for(mixture, spec)
+        masks = Blended(model, helper, 1.0).masks_for(mixture, spec)
+    band = int(15 / 16 * 4000 / 8000 * 256) + 1
+    assert float(masks[:, 0, :, 4:band - 4, 5:-5].mean()) > 0.97
+    assert float(masks[:, 1:, :, 4:band - 4, 5:-5].max()) < 0.05
+    assert torch.equal(masks[..., band:, :], own[..., band:, :])
 
 
 def test_wiener_filter_refines_masks_toward_the_sources():

@@ -36,7 +36,7 @@ from unweave.nn.models.base import Wrapped
 
 class WienerFiltered(Wrapped):
     def __init__(self, model, iterations: int = 1):
-        if not hasattr(model, "masks") or not hasattr(model, "stft"):
+        if not hasattr(model, "masks_for") or not hasattr(model, "stft"):
             raise UnweaveError(f"model '{model.name}' gives no masks for a Wiener filter to "
                                "refine")
         if iterations < 0:
@@ -48,7 +48,7 @@ class WienerFiltered(Wrapped):
         if self.iterations == 0:
             return self.model(mixture)
         spec = self.model.stft(mixture)  # (B, C, F, T)
-        masks = self.model.masks(spec).float()
+        masks = self.model.masks_for(mixture, spec).float()
         if torch.is_grad_enabled() and spec.shape[1] <= 2:
             # The floor keeps the square root's gradient finite.
             refined = _passes(spec[:, None] * masks.clamp_min(1e-8).sqrt(), spec[:, None],

@@ -35,6 +35,12 @@ class MaskModel(SeparationModel):
         """``(B, C, F, frames)`` complex -> ``(B, S, C, F, frames)`` real masks."""
         raise NotImplementedError
 
+    def masks_for(self, mixture: torch.Tensor, spec: torch.Tensor) -> torch.Tensor:
+        """The masks of ``spec``, the STFT of ``mixture`` ``(B, C, T)``: :meth:`masks` (a
+        wrapper that also hears the waveform, :class:`unweave.nn.blend.Blended`, overrides
+        it)."""
+        return self.masks(spec)
+
     def spectrogram(self, mixture: torch.Tensor) -> torch.Tensor:
         """``(B, C, T)`` -> the sources' masked spectrograms ``(B, S, C, F, frames)``."""
         spec = self.stft(mixture)
