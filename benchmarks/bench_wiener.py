@@ -1,8 +1,10 @@
 """The multichannel Wiener filter against sigsep's ``norbert`` (the peer Open-Unmix uses): one
 EM pass over 30 s of stereo 44.1 kHz (4096-point frames every 1024 samples, 4 sources), as
-``-m stems`` runs it per segment; seconds on one thread, and the largest difference of the
-outputs relative to the peak.
+``-m stems`` runs it per segment; seconds, and the largest difference of the outputs relative
+to the peak. ``unweave.masking.wiener`` runs its bands and frame blocks on threads, one per
+core it may use (``norbert`` runs on one), so one CPU and all of them:
 
+    OMP_NUM_THREADS=1 taskset -c 0 .venv/bin/python benchmarks/bench_wiener.py
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_wiener.py
 """
 
