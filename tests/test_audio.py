@@ -53,6 +53,14 @@ def test_resample_keeps_channels_and_length():
     assert 10 * np.log10(np.sum(x**2) / np.sum((back - x)[:, 100:-100] ** 2)) > 40
 
 
+def test_resample_to_a_given_length_cuts_or_pads():
+    x = np.ones((2, 1000), np.float32)
+    assert resample(x, 16000, 8000, 700).shape == (2, 700)
+    assert not resample(x, 16000, 8000, 700)[:, 500:].any()
+    np.testing.assert_array_equal(resample(x, 8000, 8000, 10), x[:, :10])
+    np.testing.assert_array_equal(resample(x, 16000, 8000, 300), resample(x, 16000, 8000)[:, :300])
+
+
 def test_stem_mp4_streams_match_decoded_flac():
     folder = data_path("musdb18_7s_80s_rock_museval")
     stems, rate = read_stems(next((folder / "original").glob("*.stem.mp4")))

@@ -273,15 +273,24 @@ def read_stems(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], int]:
     return {k: _finish(v[:, :length], path) for k, v in streams.items()}, sample_rate
 
 
-def resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
-    """Resample ``(..., samples)`` from ``rate_in`` to ``rate_out`` Hz with soxr (high quality)."""
+def resample(audio: np.ndarray, rate_in: int, rate_out: int, length: int | None = None
+             ) -> np.ndarray:
+    """Resample ``(..., samples)`` from ``rate_in`` to ``rate_out`` Hz with soxr (high quality);
+    ``length``: the output cut or zero-padded to that many samples (the length of the signal
+    a round trip started from)."""
     if rate_in == rate_out:
-        return audio
-    import soxr
+        out = audio
+    else:
+        import soxr
 
-    flat = audio.reshape(-1, audio.shape[-1])
-    out = soxr.resample(flat.T, rate_in, rate_out, quality="HQ").T
-    return np.ascontiguousarray(out.reshape(*audio.shape[:-1], out.shape[-1]), dtype=audio.dtype)
+        flat = audio.reshape(-1, audio.shape[-1])
+        out = soxr.resample(flat.T, rate_in, rate_out, quality="HQ").T
+        out = np.ascontiguousarray(out.reshape(*audio.shape[:-1], out.shape[-1]),
+                                   dtype=audio.dtype)
+    if length is None or out.shape[-1] == length:
+        return out
+    pad = [(0, 0)] * (out.ndim - 1) + [(0, max(0, length - out.shape[-1]))]
+    return np.pad(out, pad)[..., :length]
 
 
 def _subtype(path: Path, bits: int) -> str:

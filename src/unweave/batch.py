@@ -22,8 +22,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from unweave.atomic import write_text
 from unweave.audio import read_audio, read_sources, resample, write_audio
 from unweave.blocks import open_blocks
@@ -304,10 +302,7 @@ def _references_for(ref_root: Path | None, track: str, sample_rate: int, n_sampl
     sources, rate = read_sources(folder)
     out = {}
     for name, audio in sources.items():
-        audio = resample(audio, rate, sample_rate)
-        if audio.shape[-1] < n_samples:
-            audio = np.pad(audio, ((0, 0), (0, n_samples - audio.shape[-1])))
-        out[name] = audio[:, :n_samples]
+        out[name] = resample(audio, rate, sample_rate, n_samples)
     return out
 
 

@@ -123,8 +123,7 @@ class NeuralSeparator(Separator):
         for name, est in zip(network.sources, estimates):
             if name == network.residual:
                 continue  # made below, at the input's rate
-            est = resample(est, network.sample_rate, sample_rate)
-            est = np.pad(est, ((0, 0), (0, max(0, n - est.shape[-1]))))[:, :n]
+            est = resample(est, network.sample_rate, sample_rate, length=n)
             out[name] = est.astype(mixture.dtype, copy=False)
         del estimates
         if network.residual is not None:
@@ -211,8 +210,8 @@ class StemsSeparator(NeuralSeparator):
         if self.helper and self.helper_weight > 0:
             from unweave.nn.checkpoint import load_model
 
-            path = bundled_path(self.helper) if self.helper in BUNDLED else Path(self.helper)
-            if path is None or not path.exists():
+            path = bundled_path(self.helper) or Path(self.helper)
+            if not path.exists():
                 raise UnweaveError(f"helper {self.helper!r}: not a bundled model (unet, drnn) "
                                    "nor a checkpoint file")
             self._helper = load_model(path)[0].to(self._device)
@@ -222,11 +221,9 @@ class StemsSeparator(NeuralSeparator):
         lines = super().describe()
         if self._helper is not None:
             blended = self.network().model
-            shared = ", ".join(self.sources[j] for j in blended._blended)
-            top = (blended.bins - 1) / (self._network.stft.n_fft // 2) * \
-                self._network.sample_rate / 2
-            lines.append(f"helper: {self.helper} ({self._helper.name}), {shared} blended in at "
-                         f"{self.helper_weight:g} up to {top / 1000:.1f} kHz")
+            lines.append(f"helper: {self.helper} ({self._helper.name}), "
+                         f"{', '.join(blended.shared)} blended in at {self.helper_weight:g} up "
+                         f"to {blended.top_hz / 1000:.1f} kHz")
         return lines
 
     def network(self):

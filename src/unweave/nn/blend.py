@@ -53,51 +53,41 @@ def blend_masks(masks: torch.Tensor, ratios: torch.Tensor, blended: list[int], w
 
 
 class Blended(Wrapped):
-    """``model``'s masks with the estimates of the sources it shares with ``helpers`` (one
-    network or several of the same sources, whose ratios are averaged) blended in,
-    ``weight`` to the helpers (module docstring). Inference only: the helpers run in NumPy
+    """``model``'s masks with ``helper``'s estimates of the sources they share blended in,
+    ``weight`` to the helper (module docstring). Inference only: the helper runs in NumPy
     between resamplings."""
 
-    def __init__(self, model, helpers, weight: float = 0.6):
-        helpers = list(helpers) if isinstance(helpers, (list, tuple)) else [helpers]
+    def __init__(self, model, helper, weight: float = 0.6):
         if not hasattr(model, "masks_for") or not hasattr(model, "stft"):
             raise UnweaveError(f"model '{model.name}' gives no masks to blend a helper into")
-        first = helpers[0]
-        shared = [s for s in first.sources if s in model.sources and s != first.residual]
-        if not shared:
-            raise UnweaveError(f"the helper ({', '.join(first.sources)}) shares no source "
+        #: Names of the sources blended (the helper's, but for its residual).
+        self.shared = [s for s in helper.sources if s in model.sources and s != helper.residual]
+        if not self.shared:
+            raise UnweaveError(f"the helper ({', '.join(helper.sources)}) shares no source "
                                f"with the model ({', '.join(model.sources)})")
-        if any(h.sources != first.sources for h in helpers):
-            raise UnweaveError("the helpers must separate the same sources")
         if not 0 <= weight <= 1:
             raise UnweaveError(f"the helper's weight must be in [0, 1] (got {weight})")
         super().__init__(model)
-        self.helpers, self.weight = torch.nn.ModuleList(helpers), float(weight)
+        self.helper, self.weight = helper, float(weight)
         self.stft = model.stft
-        self._from_helper = [first.sources.index(s) for s in shared]
-        self._blended = [model.sources.index(s) for s in shared]
-        top = BAND_SHARE * min(min(h.sample_rate for h in helpers), model.sample_rate) / 2
-        self.bins = int(top / (model.sample_rate / 2) * (model.stft.n_fft // 2)) + 1
+        #: Hz up to which the helper is heard, and the model's STFT bins below it.
+        self.top_hz = BAND_SHARE * min(helper.sample_rate, model.sample_rate) / 2
+        self.bins = int(self.top_hz / (model.sample_rate / 2) * (model.stft.n_fft // 2)) + 1
 
     def helper_ratios(self, mixture: torch.Tensor, spec: torch.Tensor) -> torch.Tensor:
-        """The helpers' shared sources as magnitude ratios on the model's STFT of ``mixture``
-        ``(B, C, T)`` (``spec``) over the blended band, averaged over the helpers:
-        ``(B, shared, C, bins, T')``."""
-        return torch.stack([self._ratios(h, mixture, spec) for h in self.helpers]).mean(0)
-
-    def _ratios(self, helper, mixture: torch.Tensor, spec: torch.Tensor) -> torch.Tensor:
+        """The helper's shared sources as magnitude ratios on the model's STFT of ``mixture``
+        ``(B, C, T)`` (``spec``) over the blended band: ``(B, shared, C, bins, T')``."""
         from unweave.nn.apply import apply_model
 
-        rate, length = helper.sample_rate, mixture.shape[-1]
-        device = next(helper.parameters()).device
+        rate, length = self.helper.sample_rate, mixture.shape[-1]
+        device = next(self.helper.parameters()).device
+        picked = [self.helper.sources.index(s) for s in self.shared]
         estimates = []
         for item in mixture.detach().float().cpu().numpy():
             low = resample(np.ascontiguousarray(item), self.model.sample_rate, rate)
-            out = apply_model(helper, low, segment_seconds=max(2.0, low.shape[-1] / rate + 1),
-                              device=device)
-            out = resample(out[self._from_helper], rate, self.model.sample_rate)
-            estimates.append(np.pad(out, ((0, 0), (0, 0), (0, max(0, length - out.shape[-1]))
-                                          ))[..., :length])
+            out = apply_model(self.helper, low, segment_seconds=max(2.0, low.shape[-1] / rate
+                                                                     + 1), device=device)
+            estimates.append(resample(out[picked], rate, self.model.sample_rate, length))
         spec_h = self.stft(torch.from_numpy(np.stack(estimates)).to(spec.device))
         ratio = spec_h.abs() / spec[:, None].abs().clamp_min(1e-8)
         return ratio[..., :self.bins, :].clamp(0.0, 1.0).float()
@@ -106,8 +96,8 @@ class Blended(Wrapped):
         masks = self.model.masks_for(mixture, spec).float()
         if self.weight == 0:
             return masks
-        return blend_masks(masks, self.helper_ratios(mixture, spec), self._blended,
-                           self.weight)
+        blended = [self.model.sources.index(s) for s in self.shared]
+        return blend_masks(masks, self.helper_ratios(mixture, spec), blended, self.weight)
 
     def forward(self, mixture: torch.Tensor) -> torch.Tensor:
         spec = self.stft(mixture)
