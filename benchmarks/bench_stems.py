@@ -5,9 +5,9 @@ mean and median over the 50 tracks); then speed and memory of the command on lon
 Run: .venv/bin/python benchmarks/bench_stems.py ~/corpora/musdb18-7s [MODEL] [--model-only]
 (MODEL: a stems checkpoint; default the bundled one). About 25 minutes on 2 cores. The test
 set is only evaluated here: nothing was trained, selected or tuned on it.
-``--model-only`` scores the model's default, the same without the helper network, and its
-masks alone, and times the default: the baselines' and oracles' rows are deterministic and do
-not change with the model.
+``--model-only`` scores the model's default (two helper networks), with the ``unet`` helper
+alone, with none, and its masks alone, the second helper's vocals alone, and times the
+default: the baselines' and oracles' rows are deterministic and do not change with the model.
 """
 
 from __future__ import annotations
@@ -48,6 +48,22 @@ def _oracle(method: str, test: Path, out: Path) -> None:
             write_audio(folder / f"{n}.wav", result[n], rate)
 
 
+def _network_vocals(name: str, test: Path, out: Path) -> None:
+    """The vocals of a bundled vocals network (``stems_vocals``) for every test track."""
+    from unweave.audio import read_stems, write_audio
+    from unweave.methods.neural import bundled_path
+    from unweave.nn.apply import apply_model
+    from unweave.nn.checkpoint import load_model
+
+    model = load_model(bundled_path(name))[0].eval()
+    for song in sorted(test.glob("*.stem.mp4")):
+        streams, rate = read_stems(song)
+        folder = out / song.name[: -len(".stem.mp4")]
+        folder.mkdir(parents=True)
+        vocals = apply_model(model, streams["mixture"].astype(np.float32))[0]
+        write_audio(folder / "vocals.wav", vocals, rate)
+
+
 def _scores(test: Path, estimates: Path, tmp: Path) -> dict[str, list[float]]:
     """Per stem, each track's median over windows, from `unweave evaluate --csv`."""
     table = tmp / f"{estimates.name}.csv"
@@ -72,16 +88,20 @@ def quality_table(test: Path, model: str | None, tmp: Path, baselines: bool = Tr
     model_flags = ["--model", model] if model else []
     runs: dict[str, dict[str, list[float]]] = {}
     seconds = {}
-    variants = (("stems, unet helper, Wiener 1 pass (the default)", []),
+    variants = (("stems, unet + stems_vocals helpers, Wiener 1 pass (the default)", []),
+                ("stems, unet helper alone, Wiener 1 pass", ["--helper", "unet"]),
                 ("stems, no helper, Wiener 1 pass", ["--helper", ""]),
-                ("stems, unet helper, masks only", ["--wiener-iterations", "0"]),
-                ("stems, unet helper, Wiener 2 passes", ["--wiener-iterations", "2"]))
-    for label, flags in variants if baselines else variants[:3]:
-        out = tmp / label.replace(" ", "_").replace(",", "")
+                ("stems, both helpers, masks only", ["--wiener-iterations", "0"]),
+                ("stems, both helpers, Wiener 2 passes", ["--wiener-iterations", "2"]))
+    for label, flags in variants if baselines else variants[:4]:
+        out = tmp / label.replace(" ", "_").replace(",", "").replace("+", "and")
         start = time.perf_counter()
         _run("separate", test, "-m", "stems", *model_flags, *flags, "-o", out, "-q")
         seconds[label] = time.perf_counter() - start
         runs[label] = _scores(test, out, tmp)
+    out = tmp / "stems_vocals"
+    _network_vocals("stems_vocals", test, out)
+    runs["stems_vocals alone (the second helper; vocals)"] = _scores(test, out, tmp)
     if baselines:
         runs |= _baselines(test, tmp)
     return _table(runs, seconds, len(list(test.glob("*.stem.mp4"))))

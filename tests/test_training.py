@@ -120,6 +120,11 @@ def test_examples_are_deterministic_remixed_and_sum_to_the_mixture(tmp_path):
     np.testing.assert_allclose(sources.sum(0), mixture, atol=1e-6)
     np.testing.assert_array_equal(fast[5][0], mixture)
     assert not np.array_equal(sources[0], examples[5][1][0])
+    # targets: the same draw, every stem mixed, the targets alone returned.
+    vocals = MusicExamples(tracks, ("vocals", "drums", "bass", "other"), 44100, 2, 30000,
+                           seed=3, targets=("vocals",))
+    np.testing.assert_array_equal(vocals[5][0], examples[5][0])
+    np.testing.assert_array_equal(vocals[5][1], examples[5][1][:1])
 
 
 def test_split_keeps_groups_apart_and_takes_named_tracks():

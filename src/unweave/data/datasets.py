@@ -74,7 +74,8 @@ def _start(rng: np.random.Generator, length: int, n: int) -> int:
 class MusicExamples:
     """Remixed excerpts of ``tracks`` for ``sources``, ``samples`` long at ``sample_rate`` with
     ``channels`` channels; a source listed in ``extra`` comes from those tracks with
-    probability ``extra_p`` (more vocals from a singing-voice corpus, say)."""
+    probability ``extra_p`` (more vocals from a singing-voice corpus, say). With ``targets``,
+    every source is mixed but only the targets are returned (a network for some of them)."""
 
     tracks: Sequence[Track]
     sources: Sequence[str]
@@ -88,6 +89,7 @@ class MusicExamples:
     extra: dict[str, Sequence[Track]] = field(default_factory=dict)  # more tracks per source
     extra_p: float = 0.0  # chance that a source with extra tracks is drawn from them
     speed: dict[str, float] = field(default_factory=dict)  # source -> largest speed change
+    targets: Sequence[str] = ()  # the sources returned (empty: all of them)
 
     def source_excerpt(self, track: Track, source: str, rng: np.random.Generator
                        ) -> np.ndarray:
@@ -112,20 +114,25 @@ class MusicExamples:
                                     -self.gain_db, self.gain_db)
             out.append(augment.swap_channels(x, rng) if self.swap else x)
         sources = np.stack(out)
-        return sources.sum(axis=0), sources
+        return sources.sum(axis=0), _picked(sources, self.sources, self.targets)
+
+
+def _picked(stems: np.ndarray, names: Sequence[str], targets: Sequence[str]) -> np.ndarray:
+    """The rows of ``stems`` (one per name of ``names``) named in ``targets`` (all if none)."""
+    return stems[[list(names).index(t) for t in targets]] if targets else stems
 
 
 def music_validation(tracks: Sequence[Track], sources: Sequence[str], sample_rate: int,
-                     channels: int, seconds: float = 10.0
+                     channels: int, seconds: float = 10.0, targets: Sequence[str] = ()
                      ) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
     """``(name, mixture, sources)`` for the first ``seconds`` of each track (read when
-    reached)."""
+    reached); with ``targets``, the mixture of all ``sources`` and the targets alone."""
     for t in tracks:
         n = min(_length_at(t.frames, t.sample_rate, sample_rate), int(seconds * sample_rate))
         stems = np.stack([fit_channels(_excerpt_at(
             lambda s, k, src=src, t=t: t.read(src, s, k, sources), t.sample_rate,
             sample_rate, 0, n), channels) for src in sources])
-        yield t.name, stems.sum(axis=0), stems
+        yield t.name, stems.sum(axis=0), _picked(stems, sources, targets)
 
 
 def _speech_excerpt(rec: Recording, rate: int, n: int, rng: np.random.Generator

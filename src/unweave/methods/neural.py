@@ -24,9 +24,14 @@ from unweave.audio import resample
 from unweave.errors import UnweaveError
 from unweave.methods.base import Assumptions, Separation, Separator, register
 
+#: The stems model's helpers' weights when none are given, by position
+#: (:class:`StemsSeparator`; docs/benchmarks.md, thirteenth session).
+DEFAULT_HELPER_WEIGHTS = [0.6, 0.3]
+
 #: Weights shipped in ``unweave/nn/weights/``, by method.
 BUNDLED = {"unet": "unet_mir1k.pt", "stems": "stems_musdb.pt", "enhance": "enhance_speech.pt",
-           "talkers": "talkers_speech.pt", "drnn": "drnn_mir1k.pt"}
+           "talkers": "talkers_speech.pt", "drnn": "drnn_mir1k.pt",
+           "stems_vocals": "stems_vocals_musdb.pt"}  # the stems model's second helper
 
 
 def bundled_path(method: str) -> Path | None:
@@ -168,9 +173,11 @@ class DRNNSeparator(NeuralSeparator):
 class StemsSeparator(NeuralSeparator):
     """Four stems (vocals, drums, bass, other) from a multi-target U-Net trained on MUSDB18
     (Jansson et al. 2017; chosen over Open-Unmix, Stöter et al. 2019, by a validation
-    benchmark), with a ``helper`` network's estimates of the sources it shares blended into
-    its masks, ``helper_weight`` to the helper (network blending, Uhlich et al. 2017; the
-    bundled singing-voice ``unet`` by default, a checkpoint path, or empty for none;
+    benchmark), with ``helper`` networks' estimates of the sources they share blended into
+    its masks in turn, ``helper_weight`` to each (network blending, Uhlich et al. 2017;
+    comma-separated; by default the bundled singing-voice ``unet``, then the bundled
+    Open-Unmix vocals network ``stems_vocals``; checkpoint paths, or empty for none; the
+    weights default to 0.6 for the first helper and 0.3 for the second;
     :mod:`unweave.nn.blend`), refined by a multichannel Wiener filter (Nugraha et al. 2016) with
     ``wiener_iterations`` EM passes, each entering its estimates as amplitude ratios (0: the
     network's masks alone; :mod:`unweave.nn.postfilter`). ``two_stems`` names a
@@ -183,16 +190,17 @@ class StemsSeparator(NeuralSeparator):
     two_stems: str = ""
     # On MUSDB's 14 validation tracks the bundled singing-voice U-Net's vocals, blended in at
     # 0.6, raised the four stems' mean SDR from 4.46 to 4.66 dB (vocals 5.18 -> 5.69, other
-    # 2.72 -> 3.03; weights 0.5 / 0.7 scored 4.65 / 4.65; docs/benchmarks.md, twelfth session).
-    helper: str = "unet"
-    helper_weight: float = 0.6
+    # 2.72 -> 3.03; weights 0.5 / 0.7 scored 4.65 / 4.65; docs/benchmarks.md, twelfth session);
+    # the Open-Unmix vocals network then, at 0.3, to 4.72 (vocals 5.87; 0.4: 4.71; thirteenth).
+    helper: str = "unet,stems_vocals"
+    helper_weight: str = ""  # empty: DEFAULT_HELPER_WEIGHTS, the first helper's first
     # 1: on MUSDB's 14 validation tracks (the bundled model) one EM pass started from the
     # masks as power ratios scored 4.46 dB mean SDR, the masks alone 4.31, two passes 4.20
     # (docs/benchmarks.md, ninth session).
     wiener_iterations: int = 1
 
     name = "stems"
-    summary = "four stems: vocals, drums, bass, other (trained U-Net, helper, Wiener filter)"
+    summary = "four stems: vocals, drums, bass, other (trained U-Net, two helpers, Wiener filter)"
     reference = ("Jansson et al., ISMIR 2017 (U-Net); Uhlich et al., ICASSP 2017 (blending); "
                  "Nugraha et al., IEEE/ACM TASLP 2016 (Wiener filter)")
     assumptions = Assumptions(content="music (stereo or mono)", needs_training=True)
@@ -204,35 +212,47 @@ class StemsSeparator(NeuralSeparator):
         if self.two_stems and self.two_stems not in self.sources:
             raise UnweaveError(f"two_stems must be one of {', '.join(self.sources)} (got "
                                f"{self.two_stems!r})")
-        if not 0 <= self.helper_weight <= 1:
+        names = [n.strip() for n in str(self.helper).split(",") if n.strip()]
+        try:
+            weights = [float(w) for w in str(self.helper_weight).split(",")] \
+                if str(self.helper_weight).strip() else DEFAULT_HELPER_WEIGHTS[:len(names)]
+        except ValueError:
+            raise UnweaveError(f"helper_weight must be numbers in [0, 1], comma-separated "
+                               f"(got {self.helper_weight!r})") from None
+        if names and len(weights) != len(names):
+            raise UnweaveError(f"helper_weight needs one weight per helper ({len(names)}: "
+                               f"{', '.join(names)}; got {self.helper_weight!r})")
+        if not all(0 <= w <= 1 for w in weights):
             raise UnweaveError(f"helper_weight must be in [0, 1] (got {self.helper_weight})")
-        self._helper = None
-        if self.helper and self.helper_weight > 0:
+        #: ``(name, network, weight)`` of each helper blended in, in order.
+        self._helpers = []
+        for name, weight in zip(names, weights):
+            if weight == 0:
+                continue
             from unweave.nn.checkpoint import load_model
 
-            path = bundled_path(self.helper) or Path(self.helper)
+            path = bundled_path(name) or Path(name)
             if not path.exists():
-                raise UnweaveError(f"helper {self.helper!r}: not a bundled model (unet, drnn) "
-                                   "nor a checkpoint file")
-            self._helper = load_model(path)[0].to(self._device)
-            self.network()  # checks that the two share a source
+                raise UnweaveError(f"helper {name!r}: not a bundled model (unet, "
+                                   "stems_vocals, drnn) nor a checkpoint file")
+            self._helpers.append((name, load_model(path)[0].to(self._device), weight))
+        self.network()  # checks that each helper shares a source with the model
 
     def describe(self) -> list[str]:
-        lines = super().describe()
-        if self._helper is not None:
-            blended = self.network().model
-            lines.append(f"helper: {self.helper} ({self._helper.name}), "
-                         f"{', '.join(blended.shared)} blended in at {self.helper_weight:g} up "
-                         f"to {blended.top_hz / 1000:.1f} kHz")
-        return lines
+        blends, net = [], self.network().model  # the last helper's blend is the outermost
+        for name, helper, weight in reversed(self._helpers):
+            blends.append(f"helper: {name} ({helper.name}), {', '.join(net.shared)} blended in "
+                          f"at {weight:g} up to {net.top_hz / 1000:.1f} kHz")
+            net = net.model
+        return super().describe() + blends[::-1]
 
     def network(self):
         from unweave.nn.blend import Blended
         from unweave.nn.postfilter import WienerFiltered
 
         net = self._network
-        if self._helper is not None:
-            net = Blended(net, self._helper, self.helper_weight)
+        for _, helper, weight in self._helpers:
+            net = Blended(net, helper, weight)
         return WienerFiltered(net, self.wiener_iterations)
 
     def separate(self, mixture, sample_rate, **inputs):

@@ -57,8 +57,9 @@ class WienerFiltered(Wrapped):
         # Amplitude masks as power ratios (see the module's docstring).
         estimates = (spec[:, None] * masks.sqrt()).cpu().numpy()
         mix = spec.cpu().numpy()
-        refined = np.stack([_passes(e, m, self.iterations, lambda y, m=m: wiener(y, m, 1))
-                            for e, m in zip(estimates, mix)])
+        refined = [_passes(e, m, self.iterations, lambda y, m=m: wiener(y, m, 1))
+                   for e, m in zip(estimates, mix)]
+        refined = refined[0][None] if len(refined) == 1 else np.stack(refined)  # no copy
         out = self.model.stft.inverse(torch.from_numpy(refined).to(spec.device),
                                       mixture.shape[-1])
         return out.to(mixture.dtype)

@@ -53,6 +53,8 @@ class Recipe:
     remix: float = 0.5  # chance that a source comes from another track
     vocal_speed: float = 0.0  # vocals read up to this much faster or slower (music data)
     valid: tuple[str, ...] = ()  # validation tracks when the data has them
+    mixed: tuple[str, ...] = ()  # music: the stems mixed when more than ``sources`` (a
+    # network for some of them hears the others in its mixtures; empty: ``sources``)
     model_args: dict = field(default_factory=dict)  # defaults other than the model's own
 
     @property
@@ -117,6 +119,13 @@ RECIPES = {r.name: r for r in (
            "tracks", "music", STEMS, 44100, 2, "magnitude_l1",
            segment=3.0, epochs=100, steps=200, batch=8, clip_grad=5.0, remix=0.75,
            valid=MUSDB_VALIDATION),
+    # Open-Unmix on the vocals alone, hearing all four stems remixed as in "stems": a network
+    # of another family than the four-stem U-Net, blended into its vocals (unweave.nn.blend;
+    # docs/benchmarks.md, thirteenth session).
+    Recipe("stems-vocals", "umx", "vocals of a song at 44.1 kHz stereo: Open-Unmix on one "
+           "target, the four-stem model's second helper", "music", ("vocals",), 44100, 2,
+           "magnitude_l1", segment=3.0, epochs=100, steps=100, batch=8, clip_grad=5.0,
+           remix=0.75, valid=MUSDB_VALIDATION, mixed=STEMS),
     # Gains alone beat gains + a deep filter on held-out speakers for the same training time
     # (benchmarks/bench_enhance_arch.py: 5.24 against 4.96 dB SI-SDR improvement). SI-SDR
     # alone beat SI-SDR + a multi-resolution spectral term on held-out speakers in held-out
@@ -176,17 +185,20 @@ def _speeds(sources: Sequence[str], options: MusicData) -> dict[str, float]:
     return {s: options.vocal_speed if s == "vocals" else options.stem_speed for s in sources}
 
 
-def music_medians(model, tracks, scored: tuple[int, ...], seconds: float, device: str
-                  ) -> list[tuple[int, float]]:
+def music_medians(model, tracks, scored: tuple[int, ...], seconds: float, device: str,
+                  mixed: Sequence[str] = ()) -> list[tuple[int, float]]:
     """``(source, median 1 s-window SDR)`` for each track (in order) and scored source with a
-    finite window: one separation per track."""
+    finite window: one separation per track of the mixture of ``mixed`` (default: the
+    model's sources)."""
     from unweave.data.datasets import music_validation
     from unweave.metrics import framewise_sdr
     from unweave.nn.apply import apply_model
 
     medians = []
-    for _, mixture, sources in music_validation(tracks, model.sources, model.sample_rate,
-                                                model.audio_channels, seconds):
+    targets = tuple(model.sources) if mixed else ()
+    for _, mixture, sources in music_validation(tracks, mixed or model.sources,
+                                                model.sample_rate, model.audio_channels,
+                                                seconds, targets):
         estimates = apply_model(model, mixture, device=device)
         for j in scored:
             values = framewise_sdr(sources[j], estimates[j], model.sample_rate)
@@ -195,21 +207,22 @@ def music_medians(model, tracks, scored: tuple[int, ...], seconds: float, device
     return medians
 
 
-def music_stem_scores(model, tracks, seconds: float = 10.0, device: str = "cpu"
-                      ) -> list[float]:
+def music_stem_scores(model, tracks, seconds: float = 10.0, device: str = "cpu",
+                      mixed: Sequence[str] = ()) -> list[float]:
     """Per source of ``model``: the mean over ``tracks`` of its median 1 s-window SDR (dB),
-    from one separation per track."""
+    from one separation per track (of the mixture of ``mixed``: :func:`music_medians`)."""
     import torch
 
     sources = range(len(model.sources))
     with torch.no_grad():
-        medians = music_medians(model, tracks, tuple(sources), seconds, device)
+        medians = music_medians(model, tracks, tuple(sources), seconds, device, mixed)
     return [float(np.mean([m for k, m in medians if k == j])) for j in sources]
 
 
-def music_score(model, tracks, scored: tuple[int, ...], seconds: float, device: str) -> float:
+def music_score(model, tracks, scored: tuple[int, ...], seconds: float, device: str,
+                mixed: Sequence[str] = ()) -> float:
     """Mean over ``tracks`` of the median 1 s-window SDR of the scored sources, averaged."""
-    scores = [m for _, m in music_medians(model, tracks, scored, seconds, device)]
+    scores = [m for _, m in music_medians(model, tracks, scored, seconds, device, mixed)]
     return float(np.mean(scores)) if scores else float("nan")
 
 
@@ -223,7 +236,8 @@ def music_task(recipe: Recipe, options: MusicData, seed: int, on_skip: Callable 
     folders = [Path(f) / "train" if (Path(f) / "train").is_dir() else Path(f)
                for f in options.data]
     tracks = [t for folder in folders for t in index_tracks(folder, on_skip, progress=progress)]
-    tracks = tracks_with(tracks, recipe.sources, ", ".join(map(str, options.data)))
+    stems = recipe.mixed or recipe.sources
+    tracks = tracks_with(tracks, stems, ", ".join(map(str, options.data)))
     names = options.valid or [n for n in recipe.valid if any(t.name == n for t in tracks)]
     train, val = split_groups(tracks, options.validation, SPLIT_SEED, names)
     if not train:
@@ -245,9 +259,10 @@ def music_task(recipe: Recipe, options: MusicData, seed: int, on_skip: Callable 
     chosen = tuple(options.scored) or recipe.loss_sources
     scored = tuple(recipe.sources.index(s) for s in (chosen or recipe.sources))
     samples = int(round(recipe.segment * recipe.sample_rate))
-    examples = MusicExamples(train, recipe.sources, recipe.sample_rate, recipe.audio_channels,
+    examples = MusicExamples(train, stems, recipe.sample_rate, recipe.audio_channels,
                              samples, seed, options.remix, extra=extra, extra_p=options.extra_p,
-                             speed=_speeds(recipe.sources, options))
+                             speed=_speeds(stems, options),
+                             targets=recipe.sources if recipe.mixed else ())
     loss = recipe.loss_function()
     if options.gamma is not None:
         import functools
@@ -264,7 +279,8 @@ def music_task(recipe: Recipe, options: MusicData, seed: int, on_skip: Callable 
             return WienerFiltered(model, options.wiener_iterations)
     task = Task(examples, loss,
                 lambda model, device: music_score(wrap(model) if wrap else model, val, scored,
-                                                  options.validation_seconds, device),
+                                                  options.validation_seconds, device,
+                                                  recipe.mixed),
                 loss_sources=scored if chosen else None, pit=recipe.pit,
                 domain=recipe.domain, wrap=wrap,
                 info={"data": [str(d) for d in folders] + [str(d) for d in
