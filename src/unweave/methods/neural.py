@@ -193,7 +193,7 @@ class StemsSeparator(NeuralSeparator):
     # 2.72 -> 3.03; weights 0.5 / 0.7 scored 4.65 / 4.65; docs/benchmarks.md, twelfth session);
     # the Open-Unmix vocals network then, at 0.3, to 4.72 (vocals 5.87; 0.4: 4.71; thirteenth).
     helper: str = "unet,stems_vocals"
-    helper_weight: str = ""  # empty: DEFAULT_HELPER_WEIGHTS, the first helper's first
+    helper_weight: str = ""  # comma-separated, one per helper; empty: DEFAULT_HELPER_WEIGHTS
     # 1: on MUSDB's 14 validation tracks (the bundled model) one EM pass started from the
     # masks as power ratios scored 4.46 dB mean SDR, the masks alone 4.31, two passes 4.20
     # (docs/benchmarks.md, ninth session).

@@ -16,7 +16,8 @@ A recipe names a registered architecture and the task around it; the loop
   remixed excerpts; validation: the median over 1 s windows of each scored source's SDR on the
   held-out tracks' first ``validation_seconds``, averaged. The held-out tracks are those the
   recipe names when the data has them (MUSDB18's 14 validation tracks for ``stems``), else a
-  share of the groups.
+  share of the groups. A recipe whose ``mixed`` stems are more than its sources
+  (``stems-vocals``) mixes all of them and trains and validates on its own.
 
 This module imports no torch: the command line lists recipes without loading it.
 """
