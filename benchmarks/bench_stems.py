@@ -32,36 +32,43 @@ def _run(*args: str) -> str:
                           text=True).stdout
 
 
-def _oracle(method: str, test: Path, out: Path) -> None:
-    """Estimates of an oracle for every test track, written as the command would."""
+def _write_estimates(test: Path, out: Path, estimate) -> None:
+    """``estimate(mixture, references, rate)`` (a dict of stems) for every test track, written
+    as the command would."""
     from unweave.audio import read_stems, write_audio
-    from unweave.methods import get_method
 
     for song in sorted(test.glob("*.stem.mp4")):
         streams, rate = read_stems(song)
         mixture = streams.pop("mixture")
-        refs = {n: streams[n] for n in STEMS}
-        result = get_method(method)()(mixture, rate, references=refs)
         folder = out / song.name[: -len(".stem.mp4")]
         folder.mkdir(parents=True)
-        for n in STEMS:
-            write_audio(folder / f"{n}.wav", result[n], rate)
+        for name, audio in estimate(mixture, {n: streams[n] for n in STEMS}, rate).items():
+            write_audio(folder / f"{name}.wav", audio, rate)
+
+
+def _oracle(method: str, test: Path, out: Path) -> None:
+    """Estimates of an oracle for every test track."""
+    from unweave.methods import get_method
+
+    oracle = get_method(method)()
+
+    def estimate(mixture, refs, rate):
+        result = oracle(mixture, rate, references=refs)
+        return {n: result[n] for n in STEMS}
+
+    _write_estimates(test, out, estimate)
 
 
 def _network_vocals(name: str, test: Path, out: Path) -> None:
-    """The vocals of a bundled vocals network (``stems_vocals``) for every test track."""
-    from unweave.audio import read_stems, write_audio
+    """The vocals of a bundled vocals network (``stems_vocals``, 44.1 kHz as MUSDB) for every
+    test track."""
     from unweave.methods.neural import bundled_path
     from unweave.nn.apply import apply_model
     from unweave.nn.checkpoint import load_model
 
     model = load_model(bundled_path(name))[0].eval()
-    for song in sorted(test.glob("*.stem.mp4")):
-        streams, rate = read_stems(song)
-        folder = out / song.name[: -len(".stem.mp4")]
-        folder.mkdir(parents=True)
-        vocals = apply_model(model, streams["mixture"].astype(np.float32))[0]
-        write_audio(folder / "vocals.wav", vocals, rate)
+    _write_estimates(test, out, lambda mixture, refs, rate: {
+        "vocals": apply_model(model, mixture.astype(np.float32))[0]})
 
 
 def _scores(test: Path, estimates: Path, tmp: Path) -> dict[str, list[float]]:

@@ -26,7 +26,7 @@ from unweave.methods.base import Assumptions, Separation, Separator, register
 
 #: The stems model's helpers' weights when none are given, by position
 #: (:class:`StemsSeparator`; docs/benchmarks.md, thirteenth session).
-DEFAULT_HELPER_WEIGHTS = [0.6, 0.3]
+DEFAULT_HELPER_WEIGHTS = (0.6, 0.3)
 
 #: Weights shipped in ``unweave/nn/weights/``, by method.
 BUNDLED = {"unet": "unet_mir1k.pt", "stems": "stems_musdb.pt", "enhance": "enhance_speech.pt",
@@ -212,25 +212,11 @@ class StemsSeparator(NeuralSeparator):
         if self.two_stems and self.two_stems not in self.sources:
             raise UnweaveError(f"two_stems must be one of {', '.join(self.sources)} (got "
                                f"{self.two_stems!r})")
-        names = [n.strip() for n in str(self.helper).split(",") if n.strip()]
-        try:
-            weights = [float(w) for w in str(self.helper_weight).split(",")] \
-                if str(self.helper_weight).strip() else DEFAULT_HELPER_WEIGHTS[:len(names)]
-        except ValueError:
-            raise UnweaveError(f"helper_weight must be numbers in [0, 1], comma-separated "
-                               f"(got {self.helper_weight!r})") from None
-        if names and len(weights) != len(names):
-            raise UnweaveError(f"helper_weight needs one weight per helper ({len(names)}: "
-                               f"{', '.join(names)}; got {self.helper_weight!r})")
-        if not all(0 <= w <= 1 for w in weights):
-            raise UnweaveError(f"helper_weight must be in [0, 1] (got {self.helper_weight})")
+        from unweave.nn.checkpoint import load_model
+
         #: ``(name, network, weight)`` of each helper blended in, in order.
         self._helpers = []
-        for name, weight in zip(names, weights):
-            if weight == 0:
-                continue
-            from unweave.nn.checkpoint import load_model
-
+        for name, weight in _helper_weights(self.helper, self.helper_weight):
             path = bundled_path(name) or Path(name)
             if not path.exists():
                 raise UnweaveError(f"helper {name!r}: not a bundled model (unet, "
@@ -262,6 +248,24 @@ class StemsSeparator(NeuralSeparator):
         keep = result.sources[self.two_stems]
         rest = np.sum([v for k, v in result.sources.items() if k != self.two_stems], axis=0)
         return Separation({self.two_stems: keep, f"no_{self.two_stems}": rest}, sample_rate)
+
+
+def _helper_weights(helpers: str, weights: str) -> list[tuple[str, float]]:
+    """``(name, weight)`` of each helper named in ``helpers`` with a weight above 0, from the
+    comma-separated ``weights`` (empty: :data:`DEFAULT_HELPER_WEIGHTS` by position)."""
+    names = [n.strip() for n in str(helpers).split(",") if n.strip()]
+    try:
+        values = [float(w) for w in str(weights).split(",")] if str(weights).strip() \
+            else list(DEFAULT_HELPER_WEIGHTS[:len(names)])
+    except ValueError:
+        raise UnweaveError(f"helper_weight must be numbers in [0, 1], comma-separated (got "
+                           f"{weights!r})") from None
+    if names and len(values) != len(names):
+        raise UnweaveError(f"helper_weight needs one weight per helper ({len(names)}: "
+                           f"{', '.join(names)}; got {weights!r})")
+    if not all(0 <= w <= 1 for w in values):
+        raise UnweaveError(f"helper_weight must be in [0, 1] (got {weights})")
+    return [(n, w) for n, w in zip(names, values) if w > 0]
 
 
 @register

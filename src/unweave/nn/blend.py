@@ -74,10 +74,11 @@ class Blended(Wrapped):
         super().__init__(model)
         self.helper, self.weight = helper, float(weight)
         self.stft = model.stft
-        #: Whether the helper's masks are on the model's own STFT grid (same rate, same
-        #: transform): then, for as many channels, they are its ratios, with no resampling
-        #: or inverse transform (the same to 0.005 dB on validation, and 0.1 s less per 30 s).
+        #: Whether the helper's masks are on the model's own STFT grid (same rate, channels
+        #: and transform): then they are its ratios, with no resampling or inverse transform
+        #: (the same to 0.005 dB on validation, and 0.1 s less per 30 s).
         self.direct = (helper.sample_rate == model.sample_rate and hasattr(helper, "masks_for")
+                       and helper.audio_channels == model.audio_channels
                        and type(getattr(helper, "stft", None)) is type(model.stft)
                        and helper.stft.config() == model.stft.config())
         #: Hz up to which the helper is heard, and the model's STFT bins below it.
@@ -91,7 +92,7 @@ class Blended(Wrapped):
         from unweave.nn.apply import apply_model
 
         picked = [self.helper.sources.index(s) for s in self.shared]
-        if self.direct and mixture.shape[1] == self.helper.audio_channels:
+        if self.direct:
             return self.helper.masks_for(mixture, spec)[:, picked].clamp(0.0, 1.0).float()
         rate, length = self.helper.sample_rate, mixture.shape[-1]
         device = next(self.helper.parameters()).device
