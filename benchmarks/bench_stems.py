@@ -5,9 +5,11 @@ mean and median over the 50 tracks); then speed and memory of the command on lon
 Run: .venv/bin/python benchmarks/bench_stems.py ~/corpora/musdb18-7s [MODEL] [--model-only]
 (MODEL: a stems checkpoint; default the bundled one). About 25 minutes on 2 cores. The test
 set is only evaluated here: nothing was trained, selected or tuned on it.
-``--model-only`` scores the model's default (two helper networks), with the ``unet`` helper
-alone, with none, and its masks alone, the second helper's vocals alone, and times the
-default: the baselines' and oracles' rows are deterministic and do not change with the model.
+``--model-only`` scores the model's default (two helper networks, one Wiener pass), two
+passes, the thirteenth session's default, the ``unet`` helper alone, none, the masks alone and
+the second helper's vocals alone, and times the default (and, for comparison, the same with
+glibc's allocator as it comes, without :mod:`unweave.memory`): the baselines' and oracles'
+rows are deterministic and do not change with the model.
 """
 
 from __future__ import annotations
@@ -96,11 +98,14 @@ def quality_table(test: Path, model: str | None, tmp: Path, baselines: bool = Tr
     runs: dict[str, dict[str, list[float]]] = {}
     seconds = {}
     variants = (("stems, unet + stems_vocals helpers, Wiener 1 pass (the default)", []),
-                ("stems, unet helper alone, Wiener 1 pass", ["--helper", "unet"]),
-                ("stems, no helper, Wiener 1 pass", ["--helper", ""]),
-                ("stems, both helpers, masks only", ["--wiener-iterations", "0"]),
-                ("stems, both helpers, Wiener 2 passes", ["--wiener-iterations", "2"]))
-    for label, flags in variants if baselines else variants[:4]:
+                ("stems, the same, Wiener 2 passes", ["--wiener-iterations", "2"]),
+                ("stems, helpers at 0.6 and 0.3 (the thirteenth session's default)",
+                 ["--helper-weight", "0.6,0.3"]),
+                ("stems, unet helper alone at 0.6", ["--helper", "unet", "--helper-weight",
+                                                     "0.6"]),
+                ("stems, no helper", ["--helper", ""]),
+                ("stems, both helpers, masks only", ["--wiener-iterations", "0"]))
+    for label, flags in variants:
         out = tmp / label.replace(" ", "_").replace(",", "").replace("+", "and")
         start = time.perf_counter()
         _run("separate", test, "-m", "stems", *model_flags, *flags, "-o", out, "-q")
@@ -162,9 +167,12 @@ def _table(runs: dict[str, dict[str, list[float]]], seconds: dict[str, float], n
 
 SPEED = """
 import sys, time
-from unweave.cli import main
+import unweave.cli
+if sys.argv[3] == "plain":  # glibc's allocator as it comes (no unweave.memory)
+    unweave.cli.reuse_freed_memory = lambda: False
 start = time.perf_counter()
-code = main(["separate", sys.argv[1], "-m", "stems", *sys.argv[3:], "-o", sys.argv[2], "-q"])
+code = unweave.cli.main(["separate", sys.argv[1], "-m", "stems", *sys.argv[4:], "-o",
+                         sys.argv[2], "-q"])
 print(code, time.perf_counter() - start)
 """
 
@@ -174,7 +182,8 @@ def speed_table(model: str | None, tmp: Path) -> list[str]:
 
     lines = ["`unweave separate song.wav -m stems` on 2 CPU cores: stereo 44.1 kHz float WAV "
              "(a real song looped: MUSDB 80s Rock when present, else noise), the defaults "
-             "(one Wiener pass); peak memory from `/usr/bin/time -f %M`", "",
+             "(one Wiener pass); peak memory from `/usr/bin/time -f %M`; the second pair of "
+             "rows without `unweave.memory` (glibc's allocator as it comes)", "",
              "| song length | seconds | real-time factor | peak memory (MiB) |",
              "|---|---|---|---|"]
     from common import DATA
@@ -192,13 +201,17 @@ def speed_table(model: str | None, tmp: Path) -> list[str]:
                 block = base[: n - written]
                 f.write(block)
                 written += len(block)
-        proc = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, "-c", SPEED,
-                               str(song), str(tmp / f"speed{minutes}"), *flags],
-                              capture_output=True, text=True, check=True)
-        code, seconds = proc.stdout.split()
-        peak = int(proc.stderr.strip().splitlines()[-1]) / 1024
-        lines.append(f"| {minutes} min | {float(seconds):.1f} | "
-                     f"{float(seconds) / (minutes * 60):.3f} | {peak:.0f} |")
+    for allocator in ("kept", "plain"):
+        for minutes in (3, 10):
+            proc = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, "-c", SPEED,
+                                   str(tmp / f"song{minutes}.wav"),
+                                   str(tmp / f"speed{minutes}{allocator}"), allocator, *flags],
+                                  capture_output=True, text=True, check=True)
+            code, seconds = proc.stdout.split()
+            peak = int(proc.stderr.strip().splitlines()[-1]) / 1024
+            note = "" if allocator == "kept" else ", glibc's allocator as it comes"
+            lines.append(f"| {minutes} min{note} | {float(seconds):.1f} | "
+                         f"{float(seconds) / (minutes * 60):.3f} | {peak:.0f} |")
     return lines
 
 

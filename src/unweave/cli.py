@@ -15,6 +15,7 @@ import warnings
 from pathlib import Path
 
 from unweave.errors import UnweaveError, debugging, describe
+from unweave.memory import reuse_freed_memory
 from unweave.nn.device import DEVICE_HELP
 
 EXIT_USAGE = 2
@@ -998,6 +999,8 @@ def main(argv: list[str] | None = None) -> int:
         if extra:
             raise _unknown_option(extra, method)
         args.argv = argv
+        if args.command != "serve":  # a job that runs once: keep big blocks for reuse
+            reuse_freed_memory()
         with warnings.catch_warnings():
             if not debugging():  # numeric warnings are not for users;
                 warnings.simplefilter("ignore", RuntimeWarning)  # non-finite output is checked

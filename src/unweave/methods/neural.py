@@ -25,8 +25,9 @@ from unweave.errors import UnweaveError
 from unweave.methods.base import Assumptions, Separation, Separator, register
 
 #: The stems model's helpers' weights when none are given, by position
-#: (:class:`StemsSeparator`; docs/benchmarks.md, thirteenth session).
-DEFAULT_HELPER_WEIGHTS = (0.6, 0.3)
+#: (:class:`StemsSeparator`; chosen on MUSDB's validation tracks: docs/benchmarks.md,
+#: fourteenth session).
+DEFAULT_HELPER_WEIGHTS = (0.8, 0.4)
 
 #: Weights shipped in ``unweave/nn/weights/``, by method.
 BUNDLED = {"unet": "unet_mir1k.pt", "stems": "stems_musdb.pt", "enhance": "enhance_speech.pt",
@@ -177,7 +178,7 @@ class StemsSeparator(NeuralSeparator):
     its masks in turn, ``helper_weight`` to each (network blending, Uhlich et al. 2017;
     comma-separated; by default the bundled singing-voice ``unet``, then the bundled
     Open-Unmix vocals network ``stems_vocals``; checkpoint paths, or empty for none; the
-    weights default to 0.6 for the first helper and 0.3 for the second;
+    weights default to 0.8 for the first helper and 0.4 for the second;
     :mod:`unweave.nn.blend`), refined by a multichannel Wiener filter (Nugraha et al. 2016) with
     ``wiener_iterations`` EM passes, each entering its estimates as amplitude ratios (0: the
     network's masks alone; :mod:`unweave.nn.postfilter`). ``two_stems`` names a
@@ -192,11 +193,15 @@ class StemsSeparator(NeuralSeparator):
     # 0.6, raised the four stems' mean SDR from 4.46 to 4.66 dB (vocals 5.18 -> 5.69, other
     # 2.72 -> 3.03; weights 0.5 / 0.7 scored 4.65 / 4.65; docs/benchmarks.md, twelfth session);
     # the Open-Unmix vocals network then, at 0.3, to 4.72 (vocals 5.87; 0.4: 4.71; thirteenth).
+    # With both, the weights 0.8 and 0.4 scored 4.73 (vocals 5.96; a grid of 0.6 to 0.9 and
+    # 0.2 to 0.5; fourteenth).
     helper: str = "unet,stems_vocals"
     helper_weight: str = ""  # comma-separated, one per helper; empty: DEFAULT_HELPER_WEIGHTS
     # 1: on MUSDB's 14 validation tracks (the bundled model) one EM pass started from the
     # masks as power ratios scored 4.46 dB mean SDR, the masks alone 4.31, two passes 4.20
-    # (docs/benchmarks.md, ninth session).
+    # (docs/benchmarks.md, ninth session). With both helpers two passes scored 4.78 (vocals
+    # 5.99 / 5.96), but a 10-minute song's peak memory then rose 12% above a 3-minute one's
+    # (target: 10%; fourteenth session), so one pass stays.
     wiener_iterations: int = 1
 
     name = "stems"
