@@ -8,14 +8,15 @@ the allocator keep such blocks on its heap and hand them out again, as
 
 The command line calls it for the jobs that run once and exit; a library user who wants it
 calls it too. Freed memory then stays with the process until it ends, so the peak resident
-memory is the high-water mark it would have reached anyway, plus fragmentation (a few per
-cent). Elsewhere than glibc (macOS, musl) it does nothing.
+memory is the high-water mark it would have reached anyway, plus fragmentation (for the
+four-stem command, 200 to 400 MiB over about 1.9 GiB, bounded in the song's length).
+Elsewhere than glibc (macOS, musl) it does nothing.
 """
 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import functools
 import sys
 
 #: mallopt(3)'s parameters (glibc's malloc.h).
@@ -24,14 +25,15 @@ M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
 TRIM_THRESHOLD = 2**31 - 1
 
 
+@functools.cache  # the settings are the process's: once is enough
 def reuse_freed_memory() -> bool:
     """Keep large freed blocks for reuse instead of unmapping them (glibc only); returns whether
     the allocator took the settings."""
     if not sys.platform.startswith("linux"):
         return False
-    try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
-    except (OSError, AttributeError):  # no C library by that name, or not glibc's
+    try:  # the C library the interpreter already runs on
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # no mallopt: not glibc
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     return bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))

@@ -259,8 +259,9 @@ def _helper_weights(helpers: str, weights: str) -> list[tuple[str, float]]:
     """``(name, weight)`` of each helper named in ``helpers`` with a weight above 0, from the
     comma-separated ``weights`` (empty: :data:`DEFAULT_HELPER_WEIGHTS` by position)."""
     names = [n.strip() for n in str(helpers).split(",") if n.strip()]
+    text = str(weights).strip()
     try:
-        values = [float(w) for w in str(weights).split(",")] if str(weights).strip() \
+        values = [float(w) for w in text.split(",")] if text \
             else list(DEFAULT_HELPER_WEIGHTS[:len(names)])
     except ValueError:
         raise UnweaveError(f"helper_weight must be numbers in [0, 1], comma-separated (got "
