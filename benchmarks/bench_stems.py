@@ -192,8 +192,8 @@ def speed_table(model: str | None, tmp: Path) -> list[str]:
     base = sf.read(rock, dtype="float32")[0] if rock.exists() else \
         (0.1 * np.random.default_rng(0).standard_normal((44100 * 7, 2))).astype(np.float32)
     flags = ["--model", model] if model else []
-    for minutes in (3, 10):
-        song = tmp / f"song{minutes}.wav"
+    songs = {minutes: tmp / f"song{minutes}.wav" for minutes in (3, 10)}
+    for minutes, song in songs.items():
         n = minutes * 60 * 44100
         with sf.SoundFile(str(song), "w", 44100, 2, "FLOAT") as f:
             written = 0
@@ -201,15 +201,16 @@ def speed_table(model: str | None, tmp: Path) -> list[str]:
                 block = base[: n - written]
                 f.write(block)
                 written += len(block)
-    for allocator in ("kept", "plain"):
-        for minutes in (3, 10):
+    for allocator, note in (("kept", ""), ("plain", ", glibc's allocator as it comes")):
+        for minutes, song in songs.items():
             proc = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, "-c", SPEED,
-                                   str(tmp / f"song{minutes}.wav"),
-                                   str(tmp / f"speed{minutes}{allocator}"), allocator, *flags],
+                                   str(song), str(tmp / f"speed{minutes}{allocator}"),
+                                   allocator, *flags],
                                   capture_output=True, text=True, check=True)
             code, seconds = proc.stdout.split()
+            if code != "0":  # a failed separation's time is no speed figure
+                raise RuntimeError(f"unweave separate exited {code}: {proc.stderr.strip()}")
             peak = int(proc.stderr.strip().splitlines()[-1]) / 1024
-            note = "" if allocator == "kept" else ", glibc's allocator as it comes"
             lines.append(f"| {minutes} min{note} | {float(seconds):.1f} | "
                          f"{float(seconds) / (minutes * 60):.3f} | {peak:.0f} |")
     return lines
