@@ -392,6 +392,14 @@ def test_a_vocals_helper_trains_on_full_mixtures_and_serves_as_a_helper(tmp_path
     assert main(["separate", str(data / "train" / "train track 0" / "mixture.wav"), "-m",
                  "stems", "--helper", str(out), "-o", str(tmp_path / "sep"), "-q"]) == 0, \
         capsys.readouterr().err
+    # --train-valid: a final model trains on the held-out tracks too, and says so.
+    final = tmp_path / "final.pt"
+    assert main(["train", "stems-vocals", "--data", str(data), "--epochs", "1", "--steps", "2",
+                 "--batch", "2", "--segment", "1", "--hidden", "8", "--layers", "1",
+                 "--validation", "0.25", "--train-valid", "-q", "--out", str(final)]) == 0
+    split = checkpoint.load(final)["training"]["split"]
+    assert split["validation_trained"] and set(split["validation"]) <= set(split["train"])
+    assert len(split["train"]) == 4 and not any(n.startswith("test") for n in split["train"])
 
 
 def test_loss_option_trains_on_waveforms_and_refuses_what_cannot_be(tmp_path, capsys):

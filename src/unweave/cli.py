@@ -427,7 +427,9 @@ def _train_network(args) -> int:
     if main_rank and not args.quiet:
         print(f"training {recipe.name} ({sum(p.numel() for p in model.parameters()):,} "
               f"parameters) on {len(split['train'])} {unit}, validating on "
-              f"{len(split['validation'])}", file=sys.stderr)
+              f"{len(split['validation'])}"
+              + (" of them (in-sample)" if split.get("validation_trained") else ""),
+              file=sys.stderr)
     history = train(model, task, config, out, recipe.name, resume=args.resume,
                     adversary=adversary, progress=not args.quiet)
     if main_rank:
@@ -461,6 +463,7 @@ def _music_options(args):
     if not 0 <= args.wiener_iterations <= 10:
         raise UnweaveError("--wiener-iterations must be between 0 and 10")
     return MusicData(args.data, validation=args.validation, valid=_names(args.valid),
+                     train_valid=args.train_valid,
                      remix=args.remix, validation_seconds=args.validation_seconds,
                      extra_vocals=args.extra_vocals or [], extra_p=args.extra_p,
                      unpaired=args.unpaired, adversarial=args.adversarial,
@@ -751,6 +754,10 @@ def _add_music_flags(p: argparse.ArgumentParser, recipe) -> None:
                    + (" when the data has none of the recipe's validation tracks"
                       if recipe.valid else ""))
     g.add_argument("--valid", help="hold out these tracks instead (comma-separated names)")
+    g.add_argument("--train-valid", action="store_true",
+                   help="train on the validation tracks too, for a final model once the "
+                   "settings and epoch count were chosen on them (Demucs's train_valid); "
+                   "validation scores are then in-sample")
     g.add_argument("--validation-seconds", type=finite_float, default=10.0,
                    help="seconds of each validation track scored")
     g.add_argument("--remix", type=finite_float, default=recipe.remix,

@@ -165,6 +165,7 @@ class MusicData:
     data: list[str]
     validation: float = 0.15  # share of groups (songs, singers) held out
     valid: list[str] = field(default_factory=list)  # or these tracks by name
+    train_valid: bool = False  # train on the validation tracks too (scores then in-sample)
     remix: float = 0.5
     validation_seconds: float = 10.0
     extra_vocals: list[str] = field(default_factory=list)  # folders whose vocals join the pool
@@ -246,6 +247,8 @@ def music_task(recipe: Recipe, options: MusicData, seed: int, on_skip: Callable 
     if options.valid and not val:
         raise UnweaveError(f"none of the validation tracks {', '.join(options.valid)} is in "
                            "the data")
+    if options.train_valid:  # a final model, once the settings were chosen on validation
+        train = list(tracks)
     extra = {}
     if options.extra_vocals:
         pool = [t for f in options.extra_vocals for t in index_tracks(f, on_skip)
@@ -287,7 +290,8 @@ def music_task(recipe: Recipe, options: MusicData, seed: int, on_skip: Callable 
                 info={"data": [str(d) for d in folders] + [str(d) for d in
                                                            options.extra_vocals],
                       "split": {"train": [t.name for t in train],
-                                "validation": [t.name for t in val]},
+                                "validation": [t.name for t in val],
+                                "validation_trained": options.train_valid},
                       # How examples were drawn, whatever the defaults become later.
                       "examples": {"remix": options.remix, "vocal_speed": options.vocal_speed,
                                    "stem_speed": options.stem_speed,
