@@ -235,7 +235,8 @@ def test_short_training_lowers_the_loss_and_checkpoints(tmp_path):
     data = checkpoint.load(tmp_path / "m.pt")
     t = data["training"]
     assert data["recipe"] == "unet" and t["epoch"] == 4 and t["world_size"] == 1
-    assert t["effective_batch"] == 4 and set(t["split"]) == {"train", "validation"}
+    assert t["effective_batch"] == 4 and set(t["split"]) == {"train", "validation",
+                                                                 "validation_trained"}
     assert {"optimizer", "rng", "scheduler"} <= set(data["resume"])
     best = checkpoint.load(tmp_path / "m.best.pt")
     assert "resume" not in best and best["training"]["best_validation"] == max(
