@@ -4,7 +4,7 @@ mean and median over the 50 tracks); then speed and memory of the command on lon
 
 Run: .venv/bin/python benchmarks/bench_stems.py ~/corpora/musdb18-7s [MODEL] [--model-only]
 [--vocals-margin]
-(MODEL: a stems checkpoint; default the bundled one). About 25 minutes on 2 cores. The test
+(MODEL: a stems checkpoint; default the bundled one). About 10 minutes on 2 cores. The test
 set is only evaluated here: nothing was trained, selected or tuned on it.
 ``--model-only`` scores the model's default (two helper networks, one Wiener pass), two
 passes, the thirteenth session's default, the ``unet`` helper alone, none, the masks alone and
