@@ -17,6 +17,7 @@ gives only the issue's vocals target to three decimals: the default's vocals and
 
 from __future__ import annotations
 
+import argparse
 import csv
 import shutil
 import subprocess
@@ -35,6 +36,11 @@ UNWEAVE = [sys.executable, "-m", "unweave"]
 def _run(*args: str) -> str:
     return subprocess.run([*UNWEAVE, *map(str, args)], check=True, capture_output=True,
                           text=True).stdout
+
+
+def _model_flags(model: str | None) -> list[str]:
+    """`unweave separate` flags for a stems checkpoint (none: the bundled one)."""
+    return ["--model", model] if model else []
 
 
 def _write_estimates(test: Path, out: Path, estimate) -> None:
@@ -97,7 +103,6 @@ def _scores(test: Path, estimates: Path, tmp: Path) -> dict[str, list[float]]:
 
 def quality_table(test: Path, model: str | None, tmp: Path, baselines: bool = True
                   ) -> list[str]:
-    model_flags = ["--model", model] if model else []
     runs: dict[str, dict[str, list[float]]] = {}
     seconds = {}
     variants = (("stems, unet + stems_vocals helpers, Wiener 1 pass (the default)", []),
@@ -111,7 +116,7 @@ def quality_table(test: Path, model: str | None, tmp: Path, baselines: bool = Tr
     for label, flags in variants:
         out = tmp / label.replace(" ", "_").replace(",", "").replace("+", "and")
         start = time.perf_counter()
-        _run("separate", test, "-m", "stems", *model_flags, *flags, "-o", out, "-q")
+        _run("separate", test, "-m", "stems", *_model_flags(model), *flags, "-o", out, "-q")
         seconds[label] = time.perf_counter() - start
         runs[label] = _scores(test, out, tmp)
     out = tmp / "stems_vocals"
@@ -194,7 +199,6 @@ def speed_table(model: str | None, tmp: Path) -> list[str]:
     rock = DATA / "musdb18_7s_80s_rock_museval" / "decoded" / "mixture.flac"
     base = sf.read(rock, dtype="float32")[0] if rock.exists() else \
         (0.1 * np.random.default_rng(0).standard_normal((44100 * 7, 2))).astype(np.float32)
-    flags = ["--model", model] if model else []
     songs = {minutes: tmp / f"song{minutes}.wav" for minutes in (3, 10)}
     for minutes, song in songs.items():
         n = minutes * 60 * 44100
@@ -208,7 +212,7 @@ def speed_table(model: str | None, tmp: Path) -> list[str]:
         for minutes, song in songs.items():
             proc = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, "-c", SPEED,
                                    str(song), str(tmp / f"speed{minutes}{allocator}"),
-                                   allocator, *flags],
+                                   allocator, *_model_flags(model)],
                                   capture_output=True, text=True, check=True)
             code, seconds = proc.stdout.split()
             if code != "0":  # a failed separation's time is no speed figure
@@ -223,7 +227,7 @@ def vocals_margin(test: Path, model: str | None, tmp: Path) -> list[str]:
     """The default's vocals against the bundled ``unet``'s, to three decimals (the issue's
     target: 1 dB above it, means over the tracks)."""
     vocals = {}
-    for name, flags in (("stems", ["--model", model] if model else []), ("unet", [])):
+    for name, flags in (("stems", _model_flags(model)), ("unet", [])):
         out = tmp / name
         _run("separate", test, "-m", name, *flags, "-o", out, "-q")
         vocals[name] = np.array(_scores(test, out, tmp)["vocals"])
@@ -248,11 +252,15 @@ def main(corpus: str, model: str | None = None, baselines: bool = True) -> list[
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a not in ("--model-only", "--vocals-margin")]
-    if "--vocals-margin" in sys.argv:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus", help="MUSDB18 7-s folder (its test/ is scored)")
+    parser.add_argument("model", nargs="?", help="stems checkpoint (default: the bundled one)")
+    parser.add_argument("--model-only", action="store_true")
+    parser.add_argument("--vocals-margin", action="store_true")
+    args = parser.parse_args()
+    if args.vocals_margin:
         with tempfile.TemporaryDirectory() as folder:
-            print("\n".join(vocals_margin(Path(args[0]).expanduser() / "test",
-                                           args[1] if len(args) > 1 else None, Path(folder))))
-        sys.exit(0)
-    print("\n".join(main(args[0], args[1] if len(args) > 1 else None,
-                         "--model-only" not in sys.argv)))
+            print("\n".join(vocals_margin(Path(args.corpus).expanduser() / "test", args.model,
+                                           Path(folder))))
+    else:
+        print("\n".join(main(args.corpus, args.model, not args.model_only)))

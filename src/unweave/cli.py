@@ -997,15 +997,20 @@ def build_parser(method: str | None = None, trainer: str | None = None) -> OneLi
     return parser
 
 
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command line ``argv`` parsed (the parser built for its method or trainer); an
+    unknown subcommand, flag or value raises :class:`UnweaveError`. Nothing runs."""
+    method = _prescan_method(argv) if {"separate", "stream"} & set(argv) else None
+    args, extra = build_parser(method, _prescan_trainer(argv)).parse_known_args(argv)
+    if extra:
+        raise _unknown_option(extra, method)
+    args.argv = argv
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
-        argv = sys.argv[1:] if argv is None else list(argv)
-        method = _prescan_method(argv) if {"separate", "stream"} & set(argv) else None
-        parser = build_parser(method, _prescan_trainer(argv))
-        args, extra = parser.parse_known_args(argv)
-        if extra:
-            raise _unknown_option(extra, method)
-        args.argv = argv
+        args = parse_args(sys.argv[1:] if argv is None else list(argv))
         if args.command != "serve":  # a job that runs once: keep big blocks for reuse
             reuse_freed_memory()
         with warnings.catch_warnings():
