@@ -413,7 +413,8 @@ def _worker_lines(stderr: str) -> str:
 def test_two_process_training_on_cpu_completes(tmp_path):
     data = write_pairs(tmp_path / "mir")
     out = tmp_path / "ddp.pt"
-    proc = _torchrun("-m", "unweave", *_train_command(data, out)[3:])
+    # --force: a run again after an abort at teardown replaces what the first one wrote
+    proc = _torchrun("-m", "unweave", *_train_command(data, out, "--force")[3:])
     assert proc.returncode == 0, _worker_lines(proc.stderr)
     training = checkpoint.load(out)["training"]
     assert training["world_size"] == 2 and training["effective_batch"] == 4
