@@ -466,6 +466,7 @@ def _music_options(args):
                      train_valid=args.train_valid,
                      remix=args.remix, validation_seconds=args.validation_seconds,
                      extra_vocals=args.extra_vocals or [], extra_p=args.extra_p,
+                     extra_sources=_names(args.extra_sources) or ["vocals"],
                      unpaired=args.unpaired, adversarial=args.adversarial,
                      gamma=getattr(args, "gamma", None), vocal_speed=args.vocal_speed,
                      stem_speed=args.stem_speed, scored=_names(args.scored),
@@ -766,6 +767,10 @@ def _add_music_flags(p: argparse.ArgumentParser, recipe) -> None:
                    "vocals stem (MIR-1K pairs...) whose vocals join the training pool")
     g.add_argument("--extra-p", type=finite_float, default=0.25,
                    help="chance that an example's vocals come from --extra-vocals")
+    g.add_argument("--extra-sources", default="vocals", metavar="NAMES",
+                   help="sources drawn from --extra-vocals (comma-separated; 'vocals,other': "
+                   "a MIR-1K clip's accompaniment may stand in for 'other' too, each with "
+                   "chance --extra-p)")
     g.add_argument("--vocal-speed", type=finite_float, default=recipe.vocal_speed, metavar="R",
                    help="read each vocal excerpt up to R faster or slower (0.15: +-15%%; pitch "
                    "and formants shift together, as from another singer); 0: never")

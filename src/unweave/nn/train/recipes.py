@@ -170,6 +170,8 @@ class MusicData:
     validation_seconds: float = 10.0
     extra_vocals: list[str] = field(default_factory=list)  # folders whose vocals join the pool
     extra_p: float = 0.25  # chance that an example's vocals come from there
+    extra_sources: list[str] = field(default_factory=lambda: ["vocals"])  # drawn from there
+    # ("other" too: a MIR-1K clip's accompaniment stands in for the rest of the band)
     unpaired: str | None = None
     adversarial: float = 0.1
     gamma: float | None = None  # the discriminative loss's weight (None: the loss's default)
@@ -255,7 +257,11 @@ def music_task(recipe: Recipe, options: MusicData, seed: int, on_skip: Callable 
                 if "vocals" in t.stem_names]
         if not pool:
             raise UnweaveError(f"{', '.join(options.extra_vocals)}: no track with vocals")
-        extra = {"vocals": pool}
+        unknown = [s for s in options.extra_sources if s not in stems]
+        if unknown:
+            raise UnweaveError(f"--extra-sources {', '.join(unknown)}: not a source mixed by "
+                               f"'{recipe.name}' ({', '.join(stems)})")
+        extra = {s: pool for s in options.extra_sources}
     unknown = [s for s in options.scored if s not in recipe.sources]
     if unknown:
         raise UnweaveError(f"--scored {', '.join(unknown)}: not a source of '{recipe.name}' "
@@ -296,6 +302,8 @@ def music_task(recipe: Recipe, options: MusicData, seed: int, on_skip: Callable 
                       "examples": {"remix": options.remix, "vocal_speed": options.vocal_speed,
                                    "stem_speed": options.stem_speed,
                                    "extra_p": options.extra_p if options.extra_vocals else 0.0,
+                                   "extra_sources": list(options.extra_sources)
+                                   if options.extra_vocals else [],
                                    "segment": recipe.segment},
                       "wiener_iterations": options.wiener_iterations})
     adversary = None
