@@ -128,6 +128,37 @@ def test_examples_are_deterministic_remixed_and_sum_to_the_mixture(tmp_path):
     np.testing.assert_array_equal(vocals[5][1], examples[5][1][:1])
 
 
+def test_extra_sources_draw_the_accompaniment_of_pairs_as_other(tmp_path):
+    """--extra-sources vocals,other: a MIR-1K style clip's accompaniment stands in for 'other'
+    (read at 16 kHz, so empty above 8 kHz in a 44.1 kHz example); the mixture is still the
+    sum of the sources, and an unknown source is one clear error."""
+    stems = index_tracks(write_stem_folders(tmp_path / "hq"))
+    pairs = index_tracks(write_pairs(tmp_path / "mir"))
+    names = ("vocals", "drums", "bass", "other")
+
+    def high_share(x):  # share of the power above 9 kHz at 44.1 kHz
+        power = np.abs(np.fft.rfft(x, axis=-1)) ** 2
+        return float(power[..., int(9000 / 44100 * x.shape[-1]):].sum() / power.sum())
+
+    plain = MusicExamples(stems, names, 44100, 2, 20000, seed=1)
+    extra = MusicExamples(stems, names, 44100, 2, 20000, seed=1, extra_p=1.0,
+                          extra={"vocals": pairs, "other": pairs})
+    for i in range(3):
+        mixture, sources = extra[i]
+        np.testing.assert_allclose(sources.sum(0), mixture, atol=1e-6)
+        assert high_share(sources[3]) < 1e-3 < high_share(plain[i][1][3])
+        assert high_share(sources[1]) > 0.1  # drums stay the stems tracks'
+    folder = write_stem_folders(tmp_path / "musdb")
+    options = dict(validation=0.34, extra_vocals=[str(tmp_path / "mir")], extra_p=0.5)
+    task, _ = music_task(RECIPES["stems-vocals"], MusicData(
+        [str(folder)], extra_sources=["vocals", "other"], **options), seed=0, on_skip=None)
+    assert set(task.examples.extra) == {"vocals", "other"}
+    assert task.info["examples"]["extra_sources"] == ["vocals", "other"]
+    with pytest.raises(UnweaveError, match="--extra-sources piano: not a source mixed by"):
+        music_task(RECIPES["stems-vocals"], MusicData([str(folder)], extra_sources=["piano"],
+                                                      **options), seed=0, on_skip=None)
+
+
 def test_split_keeps_groups_apart_and_takes_named_tracks():
     items = [Recording(f"u{i}", f"spk{i % 5}", "x", 16000, 1, 1) for i in range(20)]
     train_set, val = split_groups(items, 0.4, seed=1)
