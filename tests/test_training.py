@@ -128,7 +128,7 @@ def test_examples_are_deterministic_remixed_and_sum_to_the_mixture(tmp_path):
     np.testing.assert_array_equal(vocals[5][1], examples[5][1][:1])
 
 
-def test_extra_sources_draw_the_accompaniment_of_pairs_as_other(tmp_path):
+def test_extra_sources_draw_the_accompaniment_of_pairs_as_other(tmp_path, capsys):
     """--extra-sources vocals,other: a MIR-1K style clip's accompaniment stands in for 'other'
     (read at 16 kHz, so empty above 8 kHz in a 44.1 kHz example); the mixture is still the
     sum of the sources, and an unknown source is one clear error."""
@@ -157,6 +157,14 @@ def test_extra_sources_draw_the_accompaniment_of_pairs_as_other(tmp_path):
     with pytest.raises(UnweaveError, match="--extra-sources piano: not a source mixed by"):
         music_task(RECIPES["stems-vocals"], MusicData([str(folder)], extra_sources=["piano"],
                                                       **options), seed=0, on_skip=None)
+    for flags, expected in ([["--extra-vocals", str(tmp_path / "mir"), "--extra-sources",
+                              "vocals,piano"], "--extra-sources piano: not a source mixed by"],
+                            [["--extra-sources", "vocals,other"], "add it"]):
+        assert main(["train", "stems-vocals", "--data", str(folder), "--out",
+                     str(tmp_path / "m.pt"), *flags]) == 2
+        err = capsys.readouterr().err
+        assert expected in err and len(err.strip().splitlines()) == 1, err
+        assert not (tmp_path / "m.pt").exists()
 
 
 def test_split_keeps_groups_apart_and_takes_named_tracks():

@@ -462,6 +462,8 @@ def _music_options(args):
         raise UnweaveError("--vocal-speed and --stem-speed must be in [0, 0.5)")
     if not 0 <= args.wiener_iterations <= 10:
         raise UnweaveError("--wiener-iterations must be between 0 and 10")
+    if _names(args.extra_sources) not in ([], ["vocals"]) and not args.extra_vocals:
+        raise UnweaveError("--extra-sources names what --extra-vocals DIR gives: add it")
     return MusicData(args.data, validation=args.validation, valid=_names(args.valid),
                      train_valid=args.train_valid,
                      remix=args.remix, validation_seconds=args.validation_seconds,
