@@ -431,12 +431,15 @@ def _torchrun(*args, nproc=2, timeout=300):
     env["OMP_NUM_THREADS"] = "1"
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
                f"--nproc-per-node={nproc}", *args]
-    proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+
+    def run():
+        return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+
+    proc = run()
     if proc.returncode != 0 and "(SIGABRT)" in proc.stderr:
         warnings.warn("a torchrun worker died by SIGABRT; ran again. First run's "
                       f"workers said: {_worker_lines(proc.stderr)}", stacklevel=2)
-        proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                              env=env)
+        proc = run()
     return proc
 
 

@@ -462,13 +462,14 @@ def _music_options(args):
         raise UnweaveError("--vocal-speed and --stem-speed must be in [0, 0.5)")
     if not 0 <= args.wiener_iterations <= 10:
         raise UnweaveError("--wiener-iterations must be between 0 and 10")
-    if _names(args.extra_sources) not in ([], ["vocals"]) and not args.extra_vocals:
+    extra_sources = _names(args.extra_sources) or ["vocals"]
+    if extra_sources != ["vocals"] and not args.extra_vocals:
         raise UnweaveError("--extra-sources names what --extra-vocals DIR gives: add it")
     return MusicData(args.data, validation=args.validation, valid=_names(args.valid),
                      train_valid=args.train_valid,
                      remix=args.remix, validation_seconds=args.validation_seconds,
                      extra_vocals=args.extra_vocals or [], extra_p=args.extra_p,
-                     extra_sources=_names(args.extra_sources) or ["vocals"],
+                     extra_sources=extra_sources,
                      unpaired=args.unpaired, adversarial=args.adversarial,
                      gamma=getattr(args, "gamma", None), vocal_speed=args.vocal_speed,
                      stem_speed=args.stem_speed, scored=_names(args.scored),

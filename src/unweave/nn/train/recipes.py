@@ -230,6 +230,13 @@ def music_score(model, tracks, scored: tuple[int, ...], seconds: float, device: 
     return float(np.mean(scores)) if scores else float("nan")
 
 
+def _refuse_unknown(flag: str, names: Sequence[str], known: Sequence[str], why: str) -> None:
+    """One-line error naming those of ``names`` (a flag's values) not in ``known``."""
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UnweaveError(f"{flag} {', '.join(unknown)}: {why} ({', '.join(known)})")
+
+
 def music_task(recipe: Recipe, options: MusicData, seed: int, on_skip: Callable | None,
                progress: bool = False):
     """``(Task, adversary or None)`` for a ``music`` recipe."""
@@ -257,15 +264,11 @@ def music_task(recipe: Recipe, options: MusicData, seed: int, on_skip: Callable 
                 if "vocals" in t.stem_names]
         if not pool:
             raise UnweaveError(f"{', '.join(options.extra_vocals)}: no track with vocals")
-        unknown = [s for s in options.extra_sources if s not in stems]
-        if unknown:
-            raise UnweaveError(f"--extra-sources {', '.join(unknown)}: not a source mixed by "
-                               f"'{recipe.name}' ({', '.join(stems)})")
+        _refuse_unknown("--extra-sources", options.extra_sources, stems,
+                        f"not a source mixed by '{recipe.name}'")
         extra = {s: pool for s in options.extra_sources}
-    unknown = [s for s in options.scored if s not in recipe.sources]
-    if unknown:
-        raise UnweaveError(f"--scored {', '.join(unknown)}: not a source of '{recipe.name}' "
-                           f"({', '.join(recipe.sources)})")
+    _refuse_unknown("--scored", options.scored, recipe.sources,
+                    f"not a source of '{recipe.name}'")
     chosen = tuple(options.scored) or recipe.loss_sources
     scored = tuple(recipe.sources.index(s) for s in (chosen or recipe.sources))
     samples = int(round(recipe.segment * recipe.sample_rate))
@@ -302,8 +305,7 @@ def music_task(recipe: Recipe, options: MusicData, seed: int, on_skip: Callable 
                       "examples": {"remix": options.remix, "vocal_speed": options.vocal_speed,
                                    "stem_speed": options.stem_speed,
                                    "extra_p": options.extra_p if options.extra_vocals else 0.0,
-                                   "extra_sources": list(options.extra_sources)
-                                   if options.extra_vocals else [],
+                                   "extra_sources": list(extra),
                                    "segment": recipe.segment},
                       "wiener_iterations": options.wiener_iterations})
     adversary = None
