@@ -5,7 +5,7 @@
 ('vocals', 'accompaniment')
 """
 
-from unweave.nn.models import bandgru, convtasnet, drnn, umx, unet  # noqa: F401 - they register themselves
+from unweave.nn.models import bandgru, bsrnn, convtasnet, drnn, umx, unet  # noqa: F401 - they register themselves
 from unweave.nn.models.base import MODELS, ModelOption, SeparationModel, build, register_model
 
 __all__ = ["MODELS", "ModelOption", "SeparationModel", "build", "register_model"]

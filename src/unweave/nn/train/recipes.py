@@ -127,6 +127,11 @@ RECIPES = {r.name: r for r in (
            "target, the four-stem model's second helper", "music", ("vocals",), 44100, 2,
            "magnitude_l1", segment=3.0, epochs=100, steps=100, batch=8, clip_grad=5.0,
            remix=0.75, valid=MUSDB_VALIDATION, mixed=STEMS),
+    # The same examples for a band-split RNN (Luo & Yu 2023): a third family for the vocals.
+    Recipe("stems-vocals-bsrnn", "bsrnn", "vocals of a song at 44.1 kHz stereo: a band-split "
+           "RNN on one target, a helper of the four-stem model", "music", ("vocals",), 44100,
+           2, "magnitude_l1", segment=3.0, epochs=100, steps=100, batch=8, clip_grad=5.0,
+           remix=0.75, valid=MUSDB_VALIDATION, mixed=STEMS),
     # Gains alone beat gains + a deep filter on held-out speakers for the same training time
     # (benchmarks/bench_enhance_arch.py: 5.24 against 4.96 dB SI-SDR improvement). SI-SDR
     # alone beat SI-SDR + a multi-resolution spectral term on held-out speakers in held-out
