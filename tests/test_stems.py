@@ -49,7 +49,18 @@ def tiny_vocals(tmp_path_factory):
     return path
 
 
-def test_every_flag_with_a_tiny_model(tmp_path, tiny_stems, tiny_unet, tiny_vocals, capsys):
+@pytest.fixture(scope="module")
+def tiny_bsrnn(tmp_path_factory):
+    path = tmp_path_factory.mktemp("b") / "bsrnn.pt"
+    torch.manual_seed(0)
+    checkpoint.save(path, checkpoint.make(build("bsrnn", {"features": 4, "hidden": 4,
+                                                          "layers": 1}),
+                                          "stems-vocals-bsrnn", {}))
+    return path
+
+
+def test_every_flag_with_a_tiny_model(tmp_path, tiny_stems, tiny_unet, tiny_vocals, tiny_bsrnn,
+                                      capsys):
     song = _song(tmp_path / "song.wav")
     runs = {
         "default": [],
@@ -60,6 +71,8 @@ def test_every_flag_with_a_tiny_model(tmp_path, tiny_stems, tiny_unet, tiny_voca
         "nohelper": ["--helper", ""],
         "tinyhelper": ["--helper", str(tiny_unet), "--helper-weight", "0.3"],
         "twohelpers": ["--helper", f"{tiny_unet},{tiny_vocals}", "--helper-weight", "0.5,0.2"],
+        "bandsplit": ["--helper", f"{tiny_unet},{tiny_vocals},{tiny_bsrnn}",
+                      "--helper-weight", "0.5,0.2,0.2"],
     }
     for label, flags in runs.items():
         out = tmp_path / label
