@@ -415,6 +415,18 @@ def test_a_vocals_helper_trains_on_full_mixtures_and_serves_as_a_helper(tmp_path
     assert len(split["train"]) == 4 and not any(n.startswith("test") for n in split["train"])
 
 
+def test_a_band_split_vocals_helper_trains_and_records_its_bands(tmp_path, capsys):
+    data = _musdb_like(tmp_path / "musdb", tracks=3)
+    out = tmp_path / "bs.pt"
+    assert main(["train", "stems-vocals-bsrnn", "--data", str(data), "--epochs", "1", "--steps",
+                 "2", "--batch", "2", "--segment", "1", "--features", "4", "--hidden", "4",
+                 "--layers", "1", "--edges", "0,1000,4000", "--validation", "0.34", "-q",
+                 "--out", str(out)]) == 0, capsys.readouterr().err
+    info = checkpoint.load(out)
+    assert info["model_name"] == "bsrnn" and info["model_args"]["edges"] == [0, 1000, 4000]
+    assert np.isfinite(info["training"]["history"]["validation"][-1])
+
+
 def test_loss_option_trains_on_waveforms_and_refuses_what_cannot_be(tmp_path, capsys):
     data = _musdb_like(tmp_path / "musdb", tracks=3)
     out = tmp_path / "l1.pt"
