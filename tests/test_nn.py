@@ -128,18 +128,20 @@ def test_band_split_rnn_covers_every_bin_once_with_masks_in_range():
     assert bands[0][0] == 0 and bands[-1][1] == 2049
     assert all(a[1] == b[0] and a[0] < a[1] for a, b in zip(bands, bands[1:]))
     assert band_bins((100, 130, 1000), 8000, 64) == [(0, 1), (1, 8), (8, 33)]  # no empty band
-    torch.manual_seed(0)
-    model = build("bsrnn", {"sources": ["vocals", "drums"], "edges": [0, 500, 2000],
-                            "features": 8, "hidden": 8, "n_fft": 512, "hop": 128}).eval()
-    spec = model.stft(torch.randn(2, 2, 4000))
-    with torch.no_grad():
-        masks = model.masks(spec)
-    assert masks.shape == (2, 2, *spec.shape[1:])
-    assert float(masks.min()) >= 0 and float(masks.max()) <= 1
-    torch.manual_seed(0)
-    again = build("bsrnn", model.model_args()).eval()
-    with torch.no_grad():
-        assert torch.equal(again.masks(spec), masks)  # the seed fixes the network
+    for inputs in ("magnitude", "complex"):
+        torch.manual_seed(0)
+        model = build("bsrnn", {"sources": ["vocals", "drums"], "edges": [0, 500, 2000],
+                                "features": 8, "hidden": 8, "n_fft": 512, "hop": 128,
+                                "inputs": inputs}).eval()
+        spec = model.stft(torch.randn(2, 2, 4000))
+        with torch.no_grad():
+            masks = model.masks(spec)
+        assert masks.shape == (2, 2, *spec.shape[1:])
+        assert float(masks.min()) >= 0 and float(masks.max()) <= 1
+        torch.manual_seed(0)
+        again = build("bsrnn", model.model_args()).eval()
+        with torch.no_grad():
+            assert torch.equal(again.masks(spec), masks)  # the seed fixes the network
 
 
 @pytest.mark.parametrize("block", [1, 7, 4096])

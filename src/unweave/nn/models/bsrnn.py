@@ -4,7 +4,11 @@
 The STFT (4096/1024 at 44.1 kHz by default) is cut into bands at ``edges`` (Hz; the last band
 runs to Nyquist). Each band's complex bins of every channel (real and imaginary parts) are
 normalised and projected to ``features`` values per frame: a ``(bands, frames, features)``
-grid. ``layers`` times, a bidirectional LSTM runs along the frames of each band, then another
+grid. That is the paper's input (``inputs="complex"``), but a layer norm per band and frame
+hides the band's level, and so the spectrum's shape across bands. By default the bins'
+``log1p`` magnitudes go in instead, with a learnt offset and scale per bin (Open-Unmix's
+input), which keep it: on MUSDB's validation tracks that learnt faster (3.86 dB against 2.81
+after five epochs; docs/benchmarks.md, twentieth session). ``layers`` times, a bidirectional LSTM runs along the frames of each band, then another
 across the bands of each frame (each with a layer norm before it, a dense layer after it and a
 residual connection); the weights are shared by all bands, which is what lets a small network
 model the whole spectrum. A two-layer perceptron per band then gives each source a mask for
@@ -62,30 +66,46 @@ class BandSplitRNN(MaskModel):
     def __init__(self, sources: Sequence[str] = ("vocals",), sample_rate: int = 44100,
                  audio_channels: int = 2, edges: tuple[int, ...] = DEFAULT_EDGES,
                  features: int = 48, hidden: int = 48, layers: int = 2, n_fft: int = 4096,
-                 hop: int = 1024):
+                 hop: int = 1024, inputs: str = "magnitude"):
         super().__init__(sources, sample_rate, audio_channels, n_fft, hop)
         if features < 1 or hidden < 1 or layers < 1 or not edges:
             raise ValueError(f"need features, hidden and layers >= 1 and some band edges "
                              f"(got {features}, {hidden}, {layers}, {list(edges)})")
-        self.edges = tuple(int(e) for e in edges)
+        if inputs not in ("complex", "magnitude"):
+            raise ValueError(f"inputs must be 'complex' or 'magnitude' (got {inputs!r})")
+        self.edges, self.inputs = tuple(int(e) for e in edges), inputs
         self.features, self.hidden, self.layers = int(features), int(hidden), int(layers)
         self.bands = band_bins(self.edges, sample_rate, n_fft)
         c, s, d = audio_channels, len(self.sources), self.features
         widths = [end - start for start, end in self.bands]
-        self.split = nn.ModuleList(nn.Sequential(nn.LayerNorm(2 * c * w), nn.Linear(2 * c * w, d))
-                                   for w in widths)
+        if inputs == "complex":
+            self.split = nn.ModuleList(
+                nn.Sequential(nn.LayerNorm(2 * c * w), nn.Linear(2 * c * w, d)) for w in widths)
+        else:
+            freqs = n_fft // 2 + 1
+            self.input_mean = nn.Parameter(torch.zeros(freqs))
+            self.input_scale = nn.Parameter(torch.ones(freqs))
+            self.split = nn.ModuleList(nn.Linear(c * w, d) for w in widths)
         self.along_time = nn.ModuleList(_SequenceLayer(d, hidden) for _ in range(layers))
         self.across_bands = nn.ModuleList(_SequenceLayer(d, hidden) for _ in range(layers))
         self.estimate = nn.ModuleList(
             nn.Sequential(nn.LayerNorm(d), nn.Linear(d, 2 * d), nn.Tanh(),
                           nn.Linear(2 * d, s * c * w)) for w in widths)
 
+    def _bands_in(self, spec: torch.Tensor) -> list[torch.Tensor]:
+        """Each band's input ``(B, T, C, w[, 2])``: complex bins as real and imaginary parts,
+        or ``log1p`` magnitudes, offset and scaled per bin."""
+        if self.inputs == "complex":
+            return [torch.view_as_real(spec[:, :, start:end]).permute(0, 3, 1, 2, 4)
+                    for start, end in self.bands]
+        x = (torch.log1p(spec.abs()) + self.input_mean[:, None]) * self.input_scale[:, None]
+        return [x[:, :, start:end].permute(0, 3, 1, 2) for start, end in self.bands]
+
     def masks(self, spec: torch.Tensor) -> torch.Tensor:
         b, c, _, t = spec.shape
         s, k, d = len(self.sources), len(self.bands), self.features
-        z = torch.stack([split(torch.view_as_real(spec[:, :, start:end])  # (B, C, w, T, 2)
-                               .permute(0, 3, 1, 2, 4).reshape(b, t, -1))
-                         for split, (start, end) in zip(self.split, self.bands)], dim=1)
+        z = torch.stack([split(band.reshape(b, t, -1))
+                         for split, band in zip(self.split, self._bands_in(spec))], dim=1)
         for time_layer, band_layer in zip(self.along_time, self.across_bands):
             z = time_layer(z.reshape(b * k, t, d)).reshape(b, k, t, d)
             z = band_layer(z.transpose(1, 2).reshape(b * t, k, d)).reshape(b, t, k, d)
