@@ -8,8 +8,10 @@ grid. That is the paper's input (``inputs="complex"``), but a layer norm per ban
 hides the band's level, and so the spectrum's shape across bands. By default the bins'
 ``log1p`` magnitudes go in instead, with a learnt offset and scale per bin (Open-Unmix's
 input), which keep it: on MUSDB's validation tracks that learnt faster (3.86 dB against 2.81
-after five epochs; docs/benchmarks.md, twentieth session). ``layers`` times, a bidirectional LSTM runs along the frames of each band, then another
-across the bands of each frame (each with a layer norm before it, a dense layer after it and a
+after five epochs; docs/benchmarks.md, twentieth session).
+
+``layers`` times, a bidirectional LSTM runs along the frames of each band, then another across
+the bands of each frame (each with a layer norm before it, a dense layer after it and a
 residual connection); the weights are shared by all bands, which is what lets a small network
 model the whole spectrum. A two-layer perceptron per band then gives each source a mask for
 each of the band's bins and channels. The paper's masks are complex; these are sigmoid
