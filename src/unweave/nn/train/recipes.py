@@ -25,7 +25,7 @@ This module imports no torch: the command line lists recipes without loading it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -94,6 +94,15 @@ MUSDB_VALIDATION = (
 STEMS = ("vocals", "drums", "bass", "other")
 
 
+# Open-Unmix on the vocals alone, hearing all four stems remixed as in "stems": a network of
+# another family than the four-stem U-Net, blended into its vocals (unweave.nn.blend;
+# docs/benchmarks.md, thirteenth session).
+_STEMS_VOCALS = Recipe(
+    "stems-vocals", "umx", "vocals of a song at 44.1 kHz stereo: Open-Unmix on one target, the "
+    "four-stem model's second helper", "music", ("vocals",), 44100, 2, "magnitude_l1",
+    segment=3.0, epochs=100, steps=100, batch=8, clip_grad=5.0, remix=0.75,
+    valid=MUSDB_VALIDATION, mixed=STEMS)
+
 RECIPES = {r.name: r for r in (
     Recipe("unet", "unet", "U-Net singing voice: vocals / accompaniment from paired music",
            "music", ("vocals", "accompaniment"), 16000, 1, "magnitude_l1", ("vocals",)),
@@ -120,20 +129,13 @@ RECIPES = {r.name: r for r in (
            "tracks", "music", STEMS, 44100, 2, "magnitude_l1",
            segment=3.0, epochs=100, steps=200, batch=8, clip_grad=5.0, remix=0.75,
            valid=MUSDB_VALIDATION),
-    # Open-Unmix on the vocals alone, hearing all four stems remixed as in "stems": a network
-    # of another family than the four-stem U-Net, blended into its vocals (unweave.nn.blend;
-    # docs/benchmarks.md, thirteenth session).
-    Recipe("stems-vocals", "umx", "vocals of a song at 44.1 kHz stereo: Open-Unmix on one "
-           "target, the four-stem model's second helper", "music", ("vocals",), 44100, 2,
-           "magnitude_l1", segment=3.0, epochs=100, steps=100, batch=8, clip_grad=5.0,
-           remix=0.75, valid=MUSDB_VALIDATION, mixed=STEMS),
+    _STEMS_VOCALS,
     # The same examples for a band-split RNN (Luo & Yu 2023): a third family for the vocals.
     # On 80 previews it scored 4.88 dB alone on validation, level with Open-Unmix, but added
     # 0.014 dB to the blend as a third helper: not bundled (docs/benchmarks.md, twentieth).
-    Recipe("stems-vocals-bsrnn", "bsrnn", "vocals of a song at 44.1 kHz stereo: a band-split "
-           "RNN on one target, a helper of the four-stem model", "music", ("vocals",), 44100,
-           2, "magnitude_l1", segment=3.0, epochs=100, steps=100, batch=8, clip_grad=5.0,
-           remix=0.75, valid=MUSDB_VALIDATION, mixed=STEMS),
+    replace(_STEMS_VOCALS, name="stems-vocals-bsrnn", model="bsrnn",
+            summary="vocals of a song at 44.1 kHz stereo: a band-split RNN on one target, a "
+                    "helper of the four-stem model"),
     # Gains alone beat gains + a deep filter on held-out speakers for the same training time
     # (benchmarks/bench_enhance_arch.py: 5.24 against 4.96 dB SI-SDR improvement). SI-SDR
     # alone beat SI-SDR + a multi-resolution spectral term on held-out speakers in held-out
