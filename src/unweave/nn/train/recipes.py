@@ -131,8 +131,9 @@ RECIPES = {r.name: r for r in (
            valid=MUSDB_VALIDATION),
     _STEMS_VOCALS,
     # The same examples for a band-split RNN (Luo & Yu 2023): a third family for the vocals.
-    # On 80 previews it scored 4.88 dB alone on validation, level with Open-Unmix, but added
-    # 0.014 dB to the blend as a third helper: not bundled (docs/benchmarks.md, twentieth).
+    # On 80 previews it scored 5.10 dB alone on validation (epoch 99), above Open-Unmix, but
+    # as a third helper it added 0.036 dB to the blend's mean (vocals 0.082), short of the
+    # 0.05 on both set beforehand: not bundled (docs/benchmarks.md, twenty-first session).
     replace(_STEMS_VOCALS, name="stems-vocals-bsrnn", model="bsrnn",
             summary="vocals of a song at 44.1 kHz stereo: a band-split RNN on one target, a "
                     "helper of the four-stem model"),
